@@ -1,0 +1,209 @@
+#include "journal.hpp"
+
+#include "lab.hpp"
+#include "sysctl.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace droplab::harness {
+
+unsigned long long process_start_time(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::string line;
+  if (!std::getline(in, line)) return 0;
+  // comm (field 2) may hold spaces and parentheses: fields resume after the last ')'.
+  auto close = line.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(line.substr(close + 2));
+  std::string field;
+  for (int i = 3; i <= 22; ++i) {
+    if (!(rest >> field)) return 0;
+  }
+  return std::stoull(field);
+}
+
+Journal Journal::create(const std::string& id, bool persistent) {
+  std::error_code ec;
+  fs::create_directories(kJournalDir, ec);
+  if (ec) throw std::system_error(ec, std::string("mkdir ") + kJournalDir);
+  Journal j;
+  j.path_ = fmt::format("{}/{}.journal", kJournalDir, id);
+  j.fd_ = ::open(j.path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+  if (j.fd_ < 0) throw std::system_error(errno, std::generic_category(), "create " + j.path_);
+  pid_t pid = ::getpid();
+  j.header_ = json{{"journal", 1},
+                   {"owner_pid", pid},
+                   {"owner_start_time", process_start_time(pid)},
+                   {"persistent", persistent}};
+  std::string line = j.header_.dump() + "\n";
+  if (::write(j.fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size()) ||
+      ::fsync(j.fd_) != 0) {
+    throw std::system_error(errno, std::generic_category(), "write " + j.path_);
+  }
+  return j;
+}
+
+Journal Journal::open(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::system_error(errno, std::generic_category(), "open " + path);
+  Journal j;
+  j.path_ = path;
+  std::string line;
+  bool first = true;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    json e;
+    try {
+      e = json::parse(line);
+    } catch (const json::parse_error&) {
+      // A line torn by a crash mid-write: the change it announced was not made yet.
+      continue;
+    }
+    if (first) {
+      j.header_ = std::move(e);
+      first = false;
+    } else {
+      j.entries_.push_back(std::move(e));
+    }
+  }
+  return j;
+}
+
+Journal::Journal(Journal&& o) noexcept
+    : path_(std::move(o.path_)), fd_(std::exchange(o.fd_, -1)), header_(std::move(o.header_)),
+      entries_(std::move(o.entries_)) {}
+
+Journal& Journal::operator=(Journal&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    path_ = std::move(o.path_);
+    fd_ = std::exchange(o.fd_, -1);
+    header_ = std::move(o.header_);
+    entries_ = std::move(o.entries_);
+  }
+  return *this;
+}
+
+Journal::~Journal() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void Journal::record(const json& entry) {
+  if (fd_ < 0) {
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "open " + path_);
+  }
+  std::string line = entry.dump() + "\n";
+  if (::write(fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size()) ||
+      ::fsync(fd_) != 0) {
+    throw std::system_error(errno, std::generic_category(), "journal write " + path_);
+  }
+  entries_.push_back(entry);
+}
+
+bool Journal::persistent() const { return header_.value("persistent", false); }
+
+bool Journal::owner_alive() const {
+  pid_t pid = header_.value("owner_pid", 0);
+  unsigned long long start = header_.value("owner_start_time", 0ULL);
+  if (pid <= 0) return false;
+  return process_start_time(pid) == start && start != 0;
+}
+
+namespace {
+
+// Undoes one entry; returns what it did. Throws on failure.
+std::string undo_entry(const json& e) {
+  const std::string op = e.value("op", "");
+  if (op == "netns") {
+    std::string name = e.at("name");
+    if (!netns_exists(name)) return fmt::format("netns {}: already gone", name);
+    delete_netns(name);
+    return fmt::format("netns {}: deleted", name);
+  }
+  if (op == "sysctl") {
+    std::string key = e.at("key");
+    std::string old = e.at("old");
+    std::string netns = e.value("netns", "");
+    if (!netns.empty() && !netns_exists(netns)) {
+      return fmt::format("sysctl {} in {}: namespace gone with it", key, netns);
+    }
+    write_sysctl(key, old, netns);
+    return fmt::format("sysctl {}{}: restored to {}", key, netns.empty() ? "" : " in " + netns,
+                       old);
+  }
+  if (op == "sysfs") {
+    std::string path = e.at("path");
+    std::string old = e.at("old");
+    std::string netns = e.value("netns", "");
+    if (!netns.empty() && !netns_exists(netns)) {
+      return fmt::format("{} in {}: namespace gone with it", path, netns);
+    }
+    write_sysfs(path, old, netns);
+    return fmt::format("{}: restored to {}", path, old);
+  }
+  throw std::runtime_error(fmt::format("unknown journal entry {}", e.dump()));
+}
+
+} // namespace
+
+std::vector<std::string> Journal::undo_all(std::vector<std::string>* failures) {
+  std::vector<std::string> done;
+  std::size_t failed = 0;
+  for (auto it = entries_.rbegin(); it != entries_.rend(); ++it) {
+    try {
+      done.push_back(undo_entry(*it));
+    } catch (const std::exception& ex) {
+      ++failed;
+      if (failures) failures->push_back(fmt::format("undo {}: {}", it->dump(), ex.what()));
+    }
+  }
+  if (failed == 0) {
+    if (fd_ >= 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+    ::unlink(path_.c_str());
+    entries_.clear();
+  }
+  return done;
+}
+
+std::vector<std::string> list_journals() {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& de : fs::directory_iterator(kJournalDir, ec)) {
+    if (de.path().extension() == ".journal") out.push_back(de.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> recover_journals(bool include_persistent,
+                                          std::vector<std::string>* failures) {
+  std::vector<std::string> done;
+  for (const auto& path : list_journals()) {
+    Journal j = Journal::open(path);
+    if (j.owner_alive() && !j.persistent()) continue; // a run in progress
+    if (j.persistent() && !include_persistent) continue;
+    auto lines = j.undo_all(failures);
+    for (auto& l : lines) done.push_back(fmt::format("{}: {}", fs::path(path).filename().string(), l));
+  }
+  return done;
+}
+
+} // namespace droplab::harness

@@ -1,0 +1,44 @@
+// droplab: runs drop experiments in the local lab and shows where packets died.
+#include "lab_cmd.hpp"
+#include "run.hpp"
+
+#include "droplab/cli.hpp"
+
+#include <fmt/format.h>
+
+int main(int argc, char** argv) {
+  using namespace droplab;
+  CLI::App app{"droplab: send N, receive M, and show where each of the N-M died.\n"
+               "Runs a profile in a local two-namespace lab, correlates kernel counters per\n"
+               "stage of the receive path and prints the drop waterfall.",
+               "droplab"};
+  app.require_subcommand(1);
+
+  harness::RunOptions run_opt;
+  auto* run = app.add_subcommand("run", "Run one experiment: lab up, settings, sink, generator, waterfall, host restored");
+  run->add_option("profile", run_opt.profile_path, "Profile JSON, e.g. profiles/socket-rcvbuf.json")->required();
+  run->add_option("--json", run_opt.json_path, "Also write the report as JSON to FILE");
+  run->add_flag("--quiet,-q", run_opt.quiet, "Do not stream the generator's and sink's per-second lines");
+
+  auto* lab = app.add_subcommand("lab", "The local lab on its own (two namespaces and a veth pair)");
+  lab->require_subcommand(1);
+  auto* up = lab->add_subcommand("up", "Create a lab and leave it up");
+  bool recover = false;
+  auto* down = lab->add_subcommand("down", "Remove labs made by `lab up`");
+  down->add_flag("--recover", recover, "Also undo what killed runs left behind (namespaces, sysctls)");
+  auto* status = lab->add_subcommand("status", "Show labs, journals and leftovers");
+
+  if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
+  return guarded_main("droplab", [&]() -> int {
+    try {
+      if (*run) return harness::run_experiment(run_opt);
+      if (*up) return harness::lab_up_command();
+      if (*down) return harness::lab_down_command(recover);
+      if (*status) return harness::lab_status_command();
+    } catch (const harness::Interrupted& e) {
+      fmt::print(stderr, "droplab: {}; the host was restored\n", e.what());
+      return harness::kExitInterrupted;
+    }
+    return kExitUsage;
+  });
+}

@@ -1,0 +1,250 @@
+#include "profile.hpp"
+
+#include "droplab/json_util.hpp"
+#include "droplab/payload.hpp"
+#include "droplab/units.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+using nlohmann::json;
+
+namespace droplab::harness {
+namespace {
+
+// Walks one JSON document, reporting errors as "<file>: <json pointer>: <what>".
+class Reader {
+public:
+  explicit Reader(std::string file) : file_(std::move(file)) {}
+
+  [[noreturn]] void fail(const std::string& ptr, const std::string& msg) const {
+    throw ProfileError(fmt::format("{}: {}: {}", file_, ptr.empty() ? "/" : ptr, msg));
+  }
+
+  void object(const json& j, const std::string& ptr, const std::vector<std::string>& allowed) const {
+    if (!j.is_object()) fail(ptr, fmt::format("expected an object, got {}", j.dump()));
+    for (const auto& [k, v] : j.items()) {
+      if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
+        fail(ptr + "/" + k, fmt::format("unknown key (allowed: {})", fmt::join(allowed, ", ")));
+      }
+    }
+  }
+
+  std::string string(const json& j, const std::string& ptr) const {
+    if (!j.is_string()) fail(ptr, fmt::format("expected a string, got {}", j.dump()));
+    return j.get<std::string>();
+  }
+
+  // A string, or a number written as its decimal text (for rates and sizes).
+  std::string text(const json& j, const std::string& ptr) const {
+    if (j.is_string()) return j.get<std::string>();
+    if (j.is_number_integer() || j.is_number_unsigned()) return j.dump();
+    if (j.is_number_float()) return j.dump();
+    fail(ptr, fmt::format("expected a string or a number, got {}", j.dump()));
+  }
+
+  std::uint64_t integer(const json& j, const std::string& ptr, std::uint64_t lo, std::uint64_t hi) const {
+    if (!j.is_number_integer() && !j.is_number_unsigned()) {
+      fail(ptr, fmt::format("expected an integer {}..{}, got {}", lo, hi, j.dump()));
+    }
+    if (j.is_number_integer() && j.get<std::int64_t>() < 0) {
+      fail(ptr, fmt::format("{} is out of range {}..{}", j.dump(), lo, hi));
+    }
+    auto v = j.get<std::uint64_t>();
+    if (v < lo || v > hi) fail(ptr, fmt::format("{} is out of range {}..{}", v, lo, hi));
+    return v;
+  }
+
+  double number(const json& j, const std::string& ptr, double lo, double hi) const {
+    if (!j.is_number()) fail(ptr, fmt::format("expected a number {}..{}, got {}", lo, hi, j.dump()));
+    double v = j.get<double>();
+    if (v < lo || v > hi) fail(ptr, fmt::format("{} is out of range {}..{}", v, lo, hi));
+    return v;
+  }
+
+  bool boolean(const json& j, const std::string& ptr) const {
+    if (!j.is_boolean()) fail(ptr, fmt::format("expected true or false, got {}", j.dump()));
+    return j.get<bool>();
+  }
+
+  // Runs a units parser; its UnitError becomes a ProfileError at `ptr`.
+  template <typename F> auto unit(const std::string& ptr, F&& parse) const {
+    try {
+      return parse();
+    } catch (const UnitError& e) {
+      fail(ptr, e.what());
+    }
+  }
+
+private:
+  std::string file_;
+};
+
+void check_sysctl_key(const Reader& r, const std::string& key, const std::string& ptr) {
+  bool ok = key.rfind("net.", 0) == 0 && key.find("..") == std::string::npos &&
+            std::all_of(key.begin(), key.end(), [](char c) {
+              return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+                     c == '-';
+            });
+  if (!ok) r.fail(ptr, "not a network sysctl (allowed: keys under net., e.g. net.core.rmem_max)");
+}
+
+std::map<std::string, std::string> sysctl_map(const Reader& r, const json& j, const std::string& ptr) {
+  if (!j.is_object()) r.fail(ptr, fmt::format("expected an object of sysctl: value, got {}", j.dump()));
+  std::map<std::string, std::string> out;
+  for (const auto& [k, v] : j.items()) {
+    std::string p = ptr + "/" + k;
+    check_sysctl_key(r, k, p);
+    std::string value = r.text(v, p);
+    if (value.empty()) r.fail(p, "empty value");
+    out[k] = value;
+  }
+  return out;
+}
+
+GenSpec parse_gen(const Reader& r, const json& j) {
+  const std::string p = "/gen";
+  r.object(j, p, {"rate", "duration", "count", "size", "flows", "batch"});
+  GenSpec g;
+  if (j.contains("rate")) {
+    g.rate = r.text(j["rate"], p + "/rate");
+    r.unit(p + "/rate", [&] { return parse_rate(g.rate); });
+  }
+  if (j.contains("duration")) {
+    g.duration = r.text(j["duration"], p + "/duration");
+    auto ns = r.unit(p + "/duration", [&] { return parse_duration_ns(*g.duration); });
+    if (ns < 1'000'000ULL || ns > 3'600'000'000'000ULL) {
+      r.fail(p + "/duration", fmt::format("\"{}\" is out of range 1ms..1h", *g.duration));
+    }
+  }
+  if (j.contains("count")) g.count = r.integer(j["count"], p + "/count", 1, 1'000'000'000'000ULL);
+  if (!g.duration && !g.count) g.duration = "2s";
+  if (j.contains("size")) {
+    g.size = static_cast<std::uint32_t>(r.integer(j["size"], p + "/size", kMinWireSize, kMaxWireSize));
+  }
+  if (j.contains("flows")) g.flows = static_cast<std::uint32_t>(r.integer(j["flows"], p + "/flows", 1, 65535));
+  if (j.contains("batch")) g.batch = static_cast<std::uint32_t>(r.integer(j["batch"], p + "/batch", 1, 1024));
+  return g;
+}
+
+SinkSpec parse_sink(const Reader& r, const json& j) {
+  const std::string p = "/sink";
+  r.object(j, p, {"port", "rcvbuf", "read_rate", "stall", "batch"});
+  SinkSpec s;
+  if (j.contains("port")) s.port = static_cast<std::uint16_t>(r.integer(j["port"], p + "/port", 1, 65535));
+  if (j.contains("rcvbuf")) {
+    s.rcvbuf = r.text(j["rcvbuf"], p + "/rcvbuf");
+    auto bytes = r.unit(p + "/rcvbuf", [&] { return parse_size(*s.rcvbuf); });
+    if (bytes < 1 || bytes > (1ULL << 31) - 1) {
+      r.fail(p + "/rcvbuf", fmt::format("\"{}\" is out of range 1 B..2 GiB", *s.rcvbuf));
+    }
+  }
+  if (j.contains("read_rate")) {
+    s.read_rate = r.text(j["read_rate"], p + "/read_rate");
+    Rate rate = r.unit(p + "/read_rate", [&] { return parse_rate(*s.read_rate); });
+    if (rate.kind != Rate::Kind::Pps) {
+      r.fail(p + "/read_rate",
+             fmt::format("\"{}\": a read rate is in packets per second (pps, kpps, Mpps)", *s.read_rate));
+    }
+  }
+  if (j.contains("stall")) {
+    s.stall = r.string(j["stall"], p + "/stall");
+    auto slash = s.stall->find('/');
+    if (slash == std::string::npos) {
+      r.fail(p + "/stall", fmt::format("\"{}\" is not DUR/EVERY (e.g. \"200ms/1s\")", *s.stall));
+    }
+    auto dur = r.unit(p + "/stall", [&] { return parse_duration_ns(s.stall->substr(0, slash)); });
+    auto every = r.unit(p + "/stall", [&] { return parse_duration_ns(s.stall->substr(slash + 1)); });
+    if (dur == 0 || dur >= every) {
+      r.fail(p + "/stall", fmt::format("\"{}\": DUR must be > 0 and shorter than EVERY", *s.stall));
+    }
+  }
+  if (j.contains("batch")) s.batch = static_cast<std::uint32_t>(r.integer(j["batch"], p + "/batch", 1, 1024));
+  return s;
+}
+
+Settings parse_settings(const Reader& r, const json& j) {
+  const std::string p = "/settings";
+  r.object(j, p, {"sysctls", "rx_sysctls", "rps_cpus"});
+  Settings s;
+  if (j.contains("sysctls")) s.sysctls = sysctl_map(r, j["sysctls"], p + "/sysctls");
+  if (j.contains("rx_sysctls")) s.rx_sysctls = sysctl_map(r, j["rx_sysctls"], p + "/rx_sysctls");
+  if (j.contains("rps_cpus")) {
+    std::string m = r.string(j["rps_cpus"], p + "/rps_cpus");
+    bool hex = !m.empty() && std::all_of(m.begin(), m.end(), [](char c) {
+      return std::isxdigit(static_cast<unsigned char>(c)) || c == ',';
+    });
+    if (!hex) r.fail(p + "/rps_cpus", fmt::format("\"{}\" is not a hex CPU mask (e.g. \"2\" for CPU 1)", m));
+    s.rps_cpus = m;
+  }
+  return s;
+}
+
+Expect parse_expect(const Reader& r, const json& j) {
+  const std::string p = "/expect";
+  r.object(j, p, {"no_loss", "drops_at", "min_fraction", "max_unexplained"});
+  Expect e;
+  if (j.contains("no_loss")) e.no_loss = r.boolean(j["no_loss"], p + "/no_loss");
+  if (j.contains("drops_at")) {
+    e.drops_at = r.string(j["drops_at"], p + "/drops_at");
+    const auto& names = stage_names();
+    if (std::find(names.begin(), names.end(), e.drops_at) == names.end()) {
+      r.fail(p + "/drops_at", fmt::format("\"{}\" is not a stage (allowed: {})", e.drops_at,
+                                          fmt::join(names, ", ")));
+    }
+  }
+  if (j.contains("min_fraction")) e.min_fraction = r.number(j["min_fraction"], p + "/min_fraction", 0, 1);
+  if (j.contains("max_unexplained")) {
+    e.max_unexplained = r.integer(j["max_unexplained"], p + "/max_unexplained", 0, 1'000'000'000'000ULL);
+  }
+  if (e.no_loss && !e.drops_at.empty()) r.fail(p, "give either \"no_loss\": true or \"drops_at\", not both");
+  if (!e.no_loss && e.drops_at.empty()) r.fail(p, "needs \"no_loss\": true or \"drops_at\": STAGE");
+  return e;
+}
+
+} // namespace
+
+const std::vector<std::string>& stage_names() {
+  static const std::vector<std::string> names{"gen", "tx_device", "rx_device", "backlog",
+                                              "ip",  "udp",       "socket",    "app"};
+  return names;
+}
+
+Profile parse_profile(const json& doc, const std::string& path) {
+  Reader r(path);
+  r.object(doc, "", {"name", "description", "settings", "gen", "sink", "drain_timeout", "expect"});
+  Profile p;
+  p.path = path;
+  if (!doc.contains("name")) r.fail("/name", "missing (every profile has a name)");
+  p.name = r.string(doc["name"], "/name");
+  if (doc.contains("description")) p.description = r.string(doc["description"], "/description");
+  if (doc.contains("settings")) p.settings = parse_settings(r, doc["settings"]);
+  p.gen = parse_gen(r, doc.contains("gen") ? doc["gen"] : json::object());
+  p.sink = parse_sink(r, doc.contains("sink") ? doc["sink"] : json::object());
+  if (doc.contains("drain_timeout")) {
+    std::string t = r.text(doc["drain_timeout"], "/drain_timeout");
+    p.drain_timeout_ns = r.unit("/drain_timeout", [&] { return parse_duration_ns(t); });
+    if (p.drain_timeout_ns > 60'000'000'000ULL) r.fail("/drain_timeout", fmt::format("\"{}\" is out of range 0..60s", t));
+  }
+  if (doc.contains("expect")) p.expect = parse_expect(r, doc["expect"]);
+  return p;
+}
+
+Profile load_profile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ProfileError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  json doc;
+  try {
+    doc = json::parse(ss.str());
+  } catch (const json::parse_error& e) {
+    throw ProfileError(fmt::format("{}: not valid JSON at byte {}", path, e.byte));
+  }
+  return parse_profile(doc, path);
+}
+
+} // namespace droplab::harness

@@ -1,0 +1,73 @@
+// Profiles: JSON scenarios, each reproducing one kind of drop. A profile is
+// validated completely when loaded, before anything on the host changes: an
+// unknown key, a wrong type or an out-of-range value is a ProfileError naming
+// the file, the JSON path and what is allowed (exit code 2).
+#pragma once
+
+#include "droplab/cli.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace droplab::harness {
+
+class ProfileError : public UsageError {
+public:
+  using UsageError::UsageError;
+};
+
+struct GenSpec {
+  std::string rate = "10kpps"; // as written; validated with parse_rate
+  std::optional<std::string> duration; // validated with parse_duration_ns
+  std::optional<std::uint64_t> count;
+  std::uint32_t size = 64;
+  std::uint32_t flows = 1;
+  std::uint32_t batch = 32;
+};
+
+struct SinkSpec {
+  std::uint16_t port = 9000;
+  std::optional<std::string> rcvbuf;    // parse_size
+  std::optional<std::string> read_rate; // parse_rate, packets per second only
+  std::optional<std::string> stall;     // "DUR/EVERY"
+  std::uint32_t batch = 64;
+};
+
+struct Settings {
+  std::map<std::string, std::string> sysctls;    // host-global, journaled and restored
+  std::map<std::string, std::string> rx_sysctls; // inside the receiving namespace
+  std::optional<std::string> rps_cpus;           // hex CPU mask for the receiving veth's rx-0
+};
+
+struct Expect {
+  bool no_loss = false;
+  std::string drops_at;      // a stage name, when !no_loss
+  double min_fraction = 0.95; // of all lost packets
+  std::uint64_t max_unexplained = 0;
+};
+
+struct Profile {
+  std::string path;
+  std::string name;
+  std::string description;
+  Settings settings;
+  GenSpec gen;
+  SinkSpec sink;
+  std::uint64_t drain_timeout_ns = 5'000'000'000ULL;
+  std::optional<Expect> expect;
+};
+
+// Stage names a profile's expect may name, in path order.
+const std::vector<std::string>& stage_names();
+
+// Loads and validates. Throws ProfileError.
+Profile load_profile(const std::string& path);
+// Validates an already parsed document; `path` is used in messages.
+Profile parse_profile(const nlohmann::json& doc, const std::string& path);
+
+} // namespace droplab::harness
