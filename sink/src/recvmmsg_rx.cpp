@@ -1,0 +1,53 @@
+#include "recvmmsg_rx.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+namespace droplab::sink {
+
+RecvmmsgRx::RecvmmsgRx(int fd, unsigned batch)
+    : fd_(fd), data_(std::size_t{batch} * kSlotBytes), control_(std::size_t{batch} * kControlBytes),
+      iov_(batch), msgs_(batch), out_(batch) {
+  for (unsigned i = 0; i < batch; ++i) {
+    iov_[i] = {.iov_base = data_.data() + std::size_t{i} * kSlotBytes, .iov_len = kSlotBytes};
+  }
+}
+
+std::span<const RxDatagram> RecvmmsgRx::read_batch(std::size_t max) {
+  const std::size_t n = std::min(max, msgs_.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    // The kernel rewrites msg_controllen (and msg_flags) on every call.
+    msgs_[i].msg_hdr = msghdr{};
+    msgs_[i].msg_hdr.msg_iov = &iov_[i];
+    msgs_[i].msg_hdr.msg_iovlen = 1;
+    msgs_[i].msg_hdr.msg_control = control_.data() + i * kControlBytes;
+    msgs_[i].msg_hdr.msg_controllen = kControlBytes;
+    msgs_[i].msg_len = 0;
+  }
+  // MSG_TRUNC: msg_len is the datagram's real length even when the slot is
+  // shorter (udp_recvmsg), so byte counts stay exact.
+  int got =
+      ::recvmmsg(fd_, msgs_.data(), static_cast<unsigned>(n), MSG_DONTWAIT | MSG_TRUNC, nullptr);
+  if (got < 0) {
+    int err = errno;
+    if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) return {};
+    throw std::system_error(err, std::generic_category(), "recvmmsg");
+  }
+  for (int i = 0; i < got; ++i) {
+    msghdr &h = msgs_[i].msg_hdr;
+    for (cmsghdr *c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+        std::uint32_t v = 0;
+        std::memcpy(&v, CMSG_DATA(c), sizeof v);
+        rxq_ovfl_ = v; // datagrams arrive in queue order: the last is the latest
+      }
+    }
+    std::size_t len = msgs_[i].msg_len;
+    out_[i] = {.head = {data_.data() + std::size_t(i) * kSlotBytes, std::min(len, kSlotBytes)},
+               .length = len};
+  }
+  return {out_.data(), static_cast<std::size_t>(got)};
+}
+
+} // namespace droplab::sink

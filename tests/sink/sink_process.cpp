@@ -1,0 +1,183 @@
+#include "sink_process.hpp"
+
+#include "droplab/payload.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <exception>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+#include <thread>
+
+namespace sinktest {
+namespace {
+
+pid_t spawn(const std::vector<std::string> &argv, const char *out_path) {
+  std::vector<char *> args;
+  for (const auto &a : argv)
+    args.push_back(const_cast<char *>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
+  if (pid == 0) {
+    int fd = ::open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+    }
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+} // namespace
+
+int run_quiet(const std::vector<std::string> &argv) {
+  pid_t pid = spawn(argv, "/dev/null");
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+std::optional<NetnsGuard> NetnsGuard::create(const std::string &name, const std::string &addr,
+                                             std::string &why) {
+  if (run_quiet({"ip", "netns", "add", name}) != 0) {
+    why = "`ip netns add " + name + "` failed (needs CAP_SYS_ADMIN and iproute2)";
+    return std::nullopt;
+  }
+  NetnsGuard g(name); // from here on the destructor deletes it
+  if (run_quiet({"ip", "-n", name, "addr", "add", addr + "/32", "dev", "lo"}) != 0 ||
+      run_quiet({"ip", "-n", name, "link", "set", "lo", "up"}) != 0) {
+    why = "cannot configure lo in namespace " + name;
+    return std::nullopt;
+  }
+  return std::optional<NetnsGuard>(std::move(g));
+}
+
+NetnsGuard::NetnsGuard(NetnsGuard &&o) noexcept : name_(std::move(o.name_)) {
+  o.name_.clear();
+}
+
+NetnsGuard &NetnsGuard::operator=(NetnsGuard &&o) noexcept {
+  if (this != &o) {
+    if (!name_.empty()) run_quiet({"ip", "netns", "del", name_});
+    name_ = std::move(o.name_);
+    o.name_.clear();
+  }
+  return *this;
+}
+
+NetnsGuard::~NetnsGuard() {
+  if (!name_.empty()) run_quiet({"ip", "netns", "del", name_});
+}
+
+ChildProcess::ChildProcess(const std::vector<std::string> &argv, const std::string &out_path)
+    : pid_(spawn(argv, out_path.c_str())) {}
+
+ChildProcess::~ChildProcess() {
+  if (running()) {
+    ::kill(pid_, SIGKILL);
+    wait(5000);
+  }
+}
+
+bool ChildProcess::running() {
+  if (status_) return false;
+  int st = 0;
+  pid_t r = ::waitpid(pid_, &st, WNOHANG);
+  if (r == pid_) {
+    status_ = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return false;
+  }
+  return r == 0;
+}
+
+std::optional<int> ChildProcess::wait(int timeout_ms) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (running()) {
+    if (std::chrono::steady_clock::now() >= end) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (status_ && *status_ < 0) return std::nullopt;
+  return status_;
+}
+
+void ChildProcess::signal(int sig) {
+  if (running()) ::kill(pid_, sig);
+}
+
+std::string read_text(const std::string &path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool wait_for_ready_file(const std::string &path, ChildProcess &proc, int timeout_ms) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < end) {
+    // The sink writes it with rename(), so a file that exists is complete.
+    if (::access(path.c_str(), F_OK) == 0) {
+      return nlohmann::json::accept(read_text(path));
+    }
+    if (!proc.running()) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
+}
+
+std::size_t send_in_netns(const std::string &ns, const std::string &dst_addr, std::uint16_t port,
+                          const std::vector<Datagram> &datagrams) {
+  std::size_t sent = 0;
+  std::exception_ptr error;
+  // setns() moves only the calling thread, so the test process stays put.
+  std::thread t([&] {
+    try {
+      std::string path = "/run/netns/" + ns;
+      int nsfd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (nsfd < 0) throw std::system_error(errno, std::generic_category(), "open " + path);
+      int rc = ::setns(nsfd, CLONE_NEWNET);
+      int err = errno;
+      ::close(nsfd);
+      if (rc != 0) throw std::system_error(err, std::generic_category(), "setns " + path);
+      int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
+      sockaddr_in dst{};
+      dst.sin_family = AF_INET;
+      dst.sin_port = htons(port);
+      ::inet_pton(AF_INET, dst_addr.c_str(), &dst.sin_addr);
+      std::array<std::byte, 32> buf{};
+      for (const Datagram &d : datagrams) {
+        buf.fill(std::byte{0x5a});
+        if (d.valid) droplab::encode_payload({.flow = d.flow, .seq = d.seq, .send_ns = 0}, buf);
+        if (::sendto(fd, buf.data(), buf.size(), 0, reinterpret_cast<const sockaddr *>(&dst),
+                     sizeof dst) == static_cast<ssize_t>(buf.size())) {
+          ++sent;
+        }
+      }
+      ::close(fd);
+    } catch (...) {
+      error = std::current_exception();
+    }
+  });
+  t.join();
+  if (error) std::rethrow_exception(error);
+  return sent;
+}
+
+} // namespace sinktest
