@@ -1,0 +1,161 @@
+#include "gen/report.hpp"
+
+#include "droplab/units.hpp"
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+namespace droplab::gen {
+namespace {
+
+// nlohmann 3.11.2 (Debian 12) has no std::optional support: null <-> nullopt.
+template <typename T> nlohmann::json opt(const std::optional<T> &v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+template <typename T> void get_opt(const nlohmann::json &j, const char *key, std::optional<T> &v) {
+  const auto &x = j.at(key);
+  v = x.is_null() ? std::nullopt : std::optional<T>(x.get<T>());
+}
+
+std::string format_errors(const ErrorCounts &e) {
+  std::string out;
+  for (const auto &[name, n] : e) {
+    if (n > 0) out += fmt::format("{}{} {}", out.empty() ? "" : ", ", name, n);
+  }
+  return out.empty() ? "none" : out;
+}
+
+} // namespace
+
+void to_json(nlohmann::json &j, const Context &c) {
+  j = {{"kernel", c.kernel},
+       {"cpus", c.cpus},
+       {"backend", c.backend},
+       {"backend_reason", c.backend_reason},
+       {"dst", c.dst},
+       {"size", c.size},
+       {"flows", c.flows},
+       {"batch", c.batch},
+       {"rate_requested", c.rate_requested},
+       {"requested_pps", opt(c.requested_pps)},
+       {"duration_limit_s", c.duration_limit_s},
+       {"count_limit", opt(c.count_limit)}};
+}
+
+void from_json(const nlohmann::json &j, Context &c) {
+  j.at("kernel").get_to(c.kernel);
+  j.at("cpus").get_to(c.cpus);
+  j.at("backend").get_to(c.backend);
+  j.at("backend_reason").get_to(c.backend_reason);
+  j.at("dst").get_to(c.dst);
+  j.at("size").get_to(c.size);
+  j.at("flows").get_to(c.flows);
+  j.at("batch").get_to(c.batch);
+  j.at("rate_requested").get_to(c.rate_requested);
+  get_opt(j, "requested_pps", c.requested_pps);
+  j.at("duration_limit_s").get_to(c.duration_limit_s);
+  get_opt(j, "count_limit", c.count_limit);
+}
+
+void to_json(nlohmann::json &j, const Summary &s) {
+  j = {{"sent", s.sent},
+       {"attempted", s.attempted},
+       {"send_errors", s.send_errors},
+       {"send_errors_total", s.send_errors_total},
+       {"duration_s", s.duration_s},
+       {"achieved_pps", s.achieved_pps},
+       {"requested_pps", opt(s.requested_pps)},
+       {"rate_error", opt(s.rate_error)},
+       {"wire_bytes", s.wire_bytes},
+       {"stopped_by", s.stopped_by}};
+}
+
+void from_json(const nlohmann::json &j, Summary &s) {
+  j.at("sent").get_to(s.sent);
+  j.at("attempted").get_to(s.attempted);
+  j.at("send_errors").get_to(s.send_errors);
+  j.at("send_errors_total").get_to(s.send_errors_total);
+  j.at("duration_s").get_to(s.duration_s);
+  j.at("achieved_pps").get_to(s.achieved_pps);
+  get_opt(j, "requested_pps", s.requested_pps);
+  get_opt(j, "rate_error", s.rate_error);
+  j.at("wire_bytes").get_to(s.wire_bytes);
+  j.at("stopped_by").get_to(s.stopped_by);
+}
+
+void to_json(nlohmann::json &j, const Report &r) {
+  j = {{"schema_version", r.schema_version}, {"tool", r.tool},       {"context", r.context},
+       {"intervals", r.intervals},           {"summary", r.summary}, {"flows", r.flows}};
+}
+
+void from_json(const nlohmann::json &j, Report &r) {
+  j.at("schema_version").get_to(r.schema_version);
+  j.at("tool").get_to(r.tool);
+  j.at("context").get_to(r.context);
+  j.at("intervals").get_to(r.intervals);
+  j.at("summary").get_to(r.summary);
+  j.at("flows").get_to(r.flows);
+}
+
+std::string errno_name(int err) {
+  const char *name = ::strerrorname_np(err); // glibc >= 2.32
+  return name != nullptr ? name : fmt::format("errno {}", err);
+}
+
+ErrorCounts name_errors(const ErrnoCounts &by_errno) {
+  // The errors a healthy path can still produce are always present, as 0 when
+  // none happened, so readers need not tell "absent" from "zero".
+  ErrorCounts out{{"EAGAIN", 0}, {"ENOBUFS", 0}};
+  for (const auto &[err, n] : by_errno)
+    out[errno_name(err)] += n;
+  return out;
+}
+
+Summary summarize(const RunTotals &t, double requested_pps, std::size_t wire_size) {
+  Summary s;
+  s.sent = t.sent;
+  s.attempted = t.sent + t.failed;
+  s.send_errors = name_errors(t.errors);
+  s.send_errors_total = t.failed;
+  const std::uint64_t span_ns = t.last_send_ns - t.first_send_ns;
+  s.duration_s = static_cast<double>(span_ns) / 1e9;
+  if (span_ns > 0) {
+    s.achieved_pps = static_cast<double>(t.sent - t.first_batch_sent) / s.duration_s;
+  }
+  if (requested_pps > 0) {
+    s.requested_pps = requested_pps;
+    s.rate_error = (s.achieved_pps - requested_pps) / requested_pps;
+  }
+  s.wire_bytes = t.sent * wire_size;
+  s.stopped_by = t.stopped_by;
+  return s;
+}
+
+std::string format_interval(const Interval &i) {
+  return fmt::format("[{:8.3f} s] sent {:>9}  {:>13}  errors: {}", i.t_s, i.sent, format_pps(i.pps),
+                     format_errors(i.errors));
+}
+
+void print_summary(std::FILE *out, const Report &r) {
+  const Summary &s = r.summary;
+  const Context &c = r.context;
+  fmt::print(out, "droplab-gen: {} -> {}, {} B frames, {} flow(s), batch {}, backend {} ({})\n",
+             c.rate_requested, c.dst, c.size, c.flows, c.batch, c.backend, c.backend_reason);
+  fmt::print(out, "  sent       {} datagrams ({} attempted), {} on the wire\n", s.sent, s.attempted,
+             format_bytes(s.wire_bytes));
+  fmt::print(out, "  errors     {} ({})\n", s.send_errors_total, format_errors(s.send_errors));
+  fmt::print(out, "  duration   {:.6f} s (first to last send), stopped by {}\n", s.duration_s,
+             s.stopped_by);
+  if (s.requested_pps) {
+    fmt::print(out, "  rate       {} achieved ({:.1f} pps), {} requested, error {:+.3f}%\n",
+               format_pps(s.achieved_pps), s.achieved_pps, format_pps(*s.requested_pps),
+               *s.rate_error * 100);
+  } else {
+    fmt::print(out, "  rate       {} achieved ({:.1f} pps), unpaced (--rate max)\n",
+               format_pps(s.achieved_pps), s.achieved_pps);
+  }
+  std::fflush(out);
+}
+
+} // namespace droplab::gen
