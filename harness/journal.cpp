@@ -36,12 +36,18 @@ unsigned long long process_start_time(pid_t pid) {
   return std::stoull(field);
 }
 
+std::string journal_dir() {
+  const char* env = ::getenv("DROPLAB_JOURNAL_DIR");
+  return env && *env ? env : kJournalDir;
+}
+
 Journal Journal::create(const std::string& id, bool persistent) {
+  const std::string dir = journal_dir();
   std::error_code ec;
-  fs::create_directories(kJournalDir, ec);
-  if (ec) throw std::system_error(ec, std::string("mkdir ") + kJournalDir);
+  fs::create_directories(dir, ec);
+  if (ec) throw std::system_error(ec, "mkdir " + dir);
   Journal j;
-  j.path_ = fmt::format("{}/{}.journal", kJournalDir, id);
+  j.path_ = fmt::format("{}/{}.journal", dir, id);
   j.fd_ = ::open(j.path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
   if (j.fd_ < 0) throw std::system_error(errno, std::generic_category(), "create " + j.path_);
   pid_t pid = ::getpid();
@@ -186,7 +192,7 @@ std::vector<std::string> Journal::undo_all(std::vector<std::string>* failures) {
 std::vector<std::string> list_journals() {
   std::vector<std::string> out;
   std::error_code ec;
-  for (const auto& de : fs::directory_iterator(kJournalDir, ec)) {
+  for (const auto& de : fs::directory_iterator(journal_dir(), ec)) {
     if (de.path().extension() == ".journal") out.push_back(de.path());
   }
   std::sort(out.begin(), out.end());

@@ -19,6 +19,9 @@ namespace droplab::harness {
 
 inline constexpr const char* kJournalDir = "/run/droplab";
 
+// kJournalDir, or $DROPLAB_JOURNAL_DIR when set (tests use a scratch folder).
+std::string journal_dir();
+
 class Journal {
 public:
   // Creates a journal named `id`. A persistent journal belongs to a lab made by

@@ -58,7 +58,7 @@ int lab_down_command(bool recover) {
 
 int lab_status_command() {
   auto journals = list_journals();
-  if (journals.empty()) fmt::print("no journals in {}: droplab has nothing to undo\n", kJournalDir);
+  if (journals.empty()) fmt::print("no journals in {}: droplab has nothing to undo\n", journal_dir());
   for (const auto& path : journals) {
     Journal j = Journal::open(path);
     std::string state = j.persistent() ? "lab made by `lab up`"
