@@ -1,0 +1,23 @@
+// Access to the captured /proc samples in tests/data (see tests/data/README.md).
+#pragma once
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+namespace droplab::counters::test {
+
+inline std::string data_path(const std::string &name) {
+  return std::string(DROPLAB_TEST_DATA) + "/" + name;
+}
+
+inline std::string read_data(const std::string &name) {
+  std::ifstream in(data_path(name));
+  if (!in) throw std::runtime_error("missing test data file " + data_path(name));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+} // namespace droplab::counters::test
