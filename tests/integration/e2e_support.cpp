@@ -1,0 +1,113 @@
+#include "e2e_support.hpp"
+
+#include "command.hpp"
+#include "journal.hpp"
+#include "lab.hpp"
+#include "sysctl.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+namespace fs = std::filesystem;
+
+namespace droplab::e2e {
+
+Result run_droplab(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{DROPLAB_BIN};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto r = harness::run_command(argv);
+  return Result{r.exit_code, r.output};
+}
+
+std::string profile(const std::string& name) { return std::string(DROPLAB_PROFILES_DIR) + "/" + name; }
+
+std::string temp_path(const std::string& suffix) {
+  static int n = 0;
+  return (fs::temp_directory_path() /
+          ("droplab-e2e-" + std::to_string(::getpid()) + "-" + std::to_string(n++) + suffix))
+      .string();
+}
+
+std::string temp_profile(const nlohmann::json& doc) {
+  std::string path = temp_path(".json");
+  std::ofstream(path) << doc.dump(2);
+  return path;
+}
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in);
+}
+
+nlohmann::json stage(const nlohmann::json& report, const std::string& name) {
+  for (const auto& s : report.at("stages")) {
+    if (s.at("name") == name) return s;
+  }
+  return nlohmann::json::object();
+}
+
+long long evidence(const nlohmann::json& stage, const std::string& counter) {
+  for (const auto& e : stage.value("evidence", nlohmann::json::array())) {
+    if (e.at("counter") == counter && !e.at("delta").is_null()) return e.at("delta").get<long long>();
+  }
+  return -1;
+}
+
+std::vector<std::string> all_netns() {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& de : fs::directory_iterator("/run/netns", ec)) out.push_back(de.path().filename());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool process_named_running(const std::string& comm) {
+  for (const auto& de : fs::directory_iterator("/proc")) {
+    std::ifstream in(de.path() / "comm");
+    std::string c;
+    if (in && std::getline(in, c) && c == comm) return true;
+  }
+  return false;
+}
+
+const std::vector<std::string>& HostFixture::watched_sysctls() {
+  static const std::vector<std::string> keys{"net.core.netdev_budget", "net.core.rmem_max",
+                                             "net.core.rmem_default", "net.core.netdev_max_backlog",
+                                             "net.ipv4.udp_mem"};
+  return keys;
+}
+
+void HostFixture::SetUp() {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN) to build the lab";
+  auto probe = harness::run_command({"ip", "netns", "add", "dlprobe" + std::to_string(::getpid())});
+  if (probe.exit_code != 0) GTEST_SKIP() << "network namespaces unavailable: " << probe.output;
+  harness::run_command({"ip", "netns", "delete", "dlprobe" + std::to_string(::getpid())});
+  for (const auto& k : watched_sysctls()) sysctls_before_[k] = harness::read_sysctl(k);
+  netns_before_ = all_netns();
+  journals_before_ = harness::list_journals();
+}
+
+void HostFixture::TearDown() {
+  if (::geteuid() != 0 || sysctls_before_.empty()) return;
+  EXPECT_EQ(all_netns(), netns_before_) << "a namespace was left behind";
+  EXPECT_EQ(harness::list_journals(), journals_before_) << "a journal was left behind";
+  for (const auto& [k, v] : sysctls_before_) {
+    std::string now = harness::read_sysctl(k);
+    EXPECT_EQ(now, v) << k << " was not restored";
+    // Put it back anyway, so one failure does not leak into the host.
+    if (now != v) harness::write_sysctl(k, v);
+  }
+  for (const auto& ns : all_netns()) {
+    if (std::find(netns_before_.begin(), netns_before_.end(), ns) == netns_before_.end() &&
+        ns.rfind(harness::kNamePrefix, 0) == 0) {
+      harness::run_command({"ip", "netns", "delete", ns});
+    }
+  }
+  EXPECT_FALSE(process_named_running("droplab-gen")) << "a generator outlived its run";
+  EXPECT_FALSE(process_named_running("droplab-sink")) << "a sink outlived its run";
+}
+
+} // namespace droplab::e2e
