@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config
-  liburing-dev nlohmann-json3-dev libcli11-dev libfmt-dev
+  liburing-dev libboost-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev
   iproute2
 )
