@@ -64,6 +64,13 @@ std::vector<std::string> all_netns() {
   return out;
 }
 
+std::vector<std::string> host_links() {
+  std::vector<std::string> out;
+  for (const auto& de : fs::directory_iterator("/sys/class/net")) out.push_back(de.path().filename());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 bool process_named_running(const std::string& comm) {
   for (const auto& de : fs::directory_iterator("/proc")) {
     std::ifstream in(de.path() / "comm");
@@ -88,12 +95,14 @@ void HostFixture::SetUp() {
   for (const auto& k : watched_sysctls()) sysctls_before_[k] = harness::read_sysctl(k);
   netns_before_ = all_netns();
   journals_before_ = harness::list_journals();
+  links_before_ = host_links();
 }
 
 void HostFixture::TearDown() {
   if (::geteuid() != 0 || sysctls_before_.empty()) return;
   EXPECT_EQ(all_netns(), netns_before_) << "a namespace was left behind";
   EXPECT_EQ(harness::list_journals(), journals_before_) << "a journal was left behind";
+  EXPECT_EQ(host_links(), links_before_) << "a link was left behind in the host namespace";
   for (const auto& [k, v] : sysctls_before_) {
     std::string now = harness::read_sysctl(k);
     EXPECT_EQ(now, v) << k << " was not restored";

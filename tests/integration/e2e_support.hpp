@@ -42,9 +42,12 @@ protected:
   std::map<std::string, std::string> sysctls_before_;
   std::vector<std::string> netns_before_;
   std::vector<std::string> journals_before_;
+  std::vector<std::string> links_before_;
 };
 
 std::vector<std::string> all_netns();
+// Network devices of the host's own namespace.
+std::vector<std::string> host_links();
 bool process_named_running(const std::string& comm);
 
 } // namespace droplab::e2e
