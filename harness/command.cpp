@@ -107,7 +107,7 @@ std::string run_checked(const std::vector<std::string>& argv) {
 }
 
 Child Child::spawn(const std::vector<std::string>& argv, const std::string& netns,
-                   const std::string& log_path) {
+                   const std::string& log_path, std::optional<unsigned> cpu) {
   Fd log(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
   if (!log) throw std::system_error(errno, std::generic_category(), "open " + log_path);
   Fd ns;
@@ -133,6 +133,12 @@ Child Child::spawn(const std::vector<std::string>& argv, const std::string& netn
     // only, and the harness stops its children in order.
     ::setpgid(0, 0);
     if (ns && ::setns(ns.get(), CLONE_NEWNET) != 0) child_fail(STDERR_FILENO, "setns");
+    if (cpu) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(*cpu, &set);
+      if (::sched_setaffinity(0, sizeof set, &set) != 0) child_fail(STDERR_FILENO, "sched_setaffinity");
+    }
     ::execv(args[0], args.data());
     child_fail(STDERR_FILENO, args[0]);
   }

@@ -33,8 +33,10 @@ std::string join_argv(const std::vector<std::string>& argv);
 // destructor stops (SIGTERM, then SIGKILL after a grace period) and reaps it.
 class Child {
 public:
+  // `cpu`: pin the child (and its threads) to this CPU, as a profile asks
+  // when it reproduces a drop that depends on which CPU runs what.
   static Child spawn(const std::vector<std::string>& argv, const std::string& netns,
-                     const std::string& log_path);
+                     const std::string& log_path, std::optional<unsigned> cpu = std::nullopt);
   Child() = default;
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;

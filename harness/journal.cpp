@@ -1,9 +1,13 @@
 #include "journal.hpp"
 
 #include "lab.hpp"
+#include "settings.hpp"
+
+#include "droplab/dropreason/counter.hpp"
 #include "sysctl.hpp"
 
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -161,6 +165,27 @@ std::string undo_entry(const json& e) {
     }
     write_sysfs(path, old, netns);
     return fmt::format("{}: restored to {}", path, old);
+  }
+  if (op == "qdisc") return undo_qdisc(e.at("netns"), e.at("dev"));
+  if (op == "nft_table") return undo_nft_table(e.at("netns"), e.at("family"), e.at("table"));
+  if (op == "lab_device") {
+    // A setting of a lab veth: the device exists only in the lab namespace,
+    // whose own entry (earlier in the journal, so undone later) removes it.
+    return fmt::format("{} on {} in {}: undone with the namespace", e.value("what", "?"),
+                       e.value("dev", "?"), e.value("netns", "?"));
+  }
+  if (op == "mount") {
+    std::string target = e.at("target");
+    if (::umount2(target.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
+      throw std::system_error(errno, std::generic_category(), "umount " + target);
+    }
+    return target + ": unmounted";
+  }
+  if (op == "tracefs_instance") {
+    std::string path = e.at("path");
+    if (!fs::exists(path)) return path + ": already gone";
+    dropreason::DropReasonCounter::remove_instance(path); // disables its events, then rmdir
+    return path + ": removed";
   }
   throw std::runtime_error(fmt::format("unknown journal entry {}", e.dump()));
 }

@@ -3,6 +3,7 @@
 #include "run.hpp"
 
 #include "droplab/cli.hpp"
+#include "droplab/units.hpp"
 
 #include <fmt/format.h>
 
@@ -19,6 +20,12 @@ int main(int argc, char** argv) {
   run->add_option("profile", run_opt.profile_path, "Profile JSON, e.g. profiles/socket-rcvbuf.json")->required();
   run->add_option("--json", run_opt.json_path, "Also write the report as JSON to FILE");
   run->add_flag("--quiet,-q", run_opt.quiet, "Do not stream the generator's and sink's per-second lines");
+  run->add_flag("!--no-bpf", run_opt.allow_bpf,
+                "Count drop reasons from the tracefs text buffer instead of a BPF program");
+  run->add_flag("!--no-drop-reasons", run_opt.drop_reasons, "Do not count the kernel's drop reasons");
+  std::string interval = "100ms";
+  run->add_option("--interval", interval, "Counter sampling period for the drops-over-time view (10ms..10s)")
+      ->capture_default_str();
 
   auto* lab = app.add_subcommand("lab", "The local lab on its own (two namespaces and a veth pair)");
   lab->require_subcommand(1);
@@ -31,7 +38,17 @@ int main(int argc, char** argv) {
   if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
   return guarded_main("droplab", [&]() -> int {
     try {
-      if (*run) return harness::run_experiment(run_opt);
+      if (*run) {
+        try {
+          run_opt.interval_ns = parse_duration_ns(interval);
+        } catch (const UnitError& e) {
+          throw UsageError(std::string("--interval ") + e.what());
+        }
+        if (run_opt.interval_ns < 10'000'000 || run_opt.interval_ns > 10'000'000'000ULL) {
+          throw UsageError("--interval " + interval + ": must be 10ms..10s");
+        }
+        return harness::run_experiment(run_opt);
+      }
       if (*up) return harness::lab_up_command();
       if (*down) return harness::lab_down_command(recover);
       if (*status) return harness::lab_status_command();

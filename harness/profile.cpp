@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 using nlohmann::json;
@@ -105,10 +106,18 @@ std::map<std::string, std::string> sysctl_map(const Reader& r, const json& j, co
   return out;
 }
 
+unsigned cpu_index(const Reader& r, const json& j, const std::string& ptr) {
+  unsigned n = online_cpus();
+  if (n == 0) r.fail(ptr, "cannot count this machine's CPUs");
+  return static_cast<unsigned>(r.integer(j, ptr, 0, n - 1));
+}
+
 GenSpec parse_gen(const Reader& r, const json& j) {
   const std::string p = "/gen";
-  r.object(j, p, {"rate", "duration", "count", "size", "flows", "batch"});
+  r.object(j, p, {"rate", "duration", "count", "size", "flows", "batch", "cpu", "port"});
   GenSpec g;
+  if (j.contains("cpu")) g.cpu = cpu_index(r, j["cpu"], p + "/cpu");
+  if (j.contains("port")) g.port = static_cast<std::uint16_t>(r.integer(j["port"], p + "/port", 1, 65535));
   if (j.contains("rate")) {
     g.rate = r.text(j["rate"], p + "/rate");
     r.unit(p + "/rate", [&] { return parse_rate(g.rate); });
@@ -132,8 +141,9 @@ GenSpec parse_gen(const Reader& r, const json& j) {
 
 SinkSpec parse_sink(const Reader& r, const json& j) {
   const std::string p = "/sink";
-  r.object(j, p, {"port", "rcvbuf", "read_rate", "stall", "batch"});
+  r.object(j, p, {"port", "rcvbuf", "read_rate", "stall", "batch", "cpu"});
   SinkSpec s;
+  if (j.contains("cpu")) s.cpu = cpu_index(r, j["cpu"], p + "/cpu");
   if (j.contains("port")) s.port = static_cast<std::uint16_t>(r.integer(j["port"], p + "/port", 1, 65535));
   if (j.contains("rcvbuf")) {
     s.rcvbuf = r.text(j["rcvbuf"], p + "/rcvbuf");
@@ -168,8 +178,45 @@ SinkSpec parse_sink(const Reader& r, const json& j) {
 
 Settings parse_settings(const Reader& r, const json& j) {
   const std::string p = "/settings";
-  r.object(j, p, {"sysctls", "rx_sysctls", "rps_cpus"});
+  r.object(j, p, {"sysctls", "rx_sysctls", "rps_cpus", "tx_qdisc", "rx_nft_rules", "tx_offloads",
+                  "rx_offloads"});
   Settings s;
+  if (j.contains("tx_qdisc")) {
+    s.tx_qdisc = r.string(j["tx_qdisc"], p + "/tx_qdisc");
+    static const std::regex spec(R"(^[a-z_]+( [A-Za-z0-9_.:/-]+)*$)");
+    if (!std::regex_match(*s.tx_qdisc, spec)) {
+      r.fail(p + "/tx_qdisc", fmt::format("\"{}\" is not a tc qdisc spec (e.g. \"pfifo limit 10\")", *s.tx_qdisc));
+    }
+  }
+  if (j.contains("rx_nft_rules")) {
+    const json& rules = j["rx_nft_rules"];
+    if (!rules.is_array()) r.fail(p + "/rx_nft_rules", fmt::format("expected an array of rule strings, got {}", rules.dump()));
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+      std::string ptr = fmt::format("{}/rx_nft_rules/{}", p, i);
+      std::string rule = r.string(rules[i], ptr);
+      if (rule.find_first_of(";\n{}") != std::string::npos) {
+        r.fail(ptr, fmt::format("\"{}\": one rule per string, without ; newlines or braces", rule));
+      }
+      if (!std::regex_search(rule, std::regex(R"(\bcounter\b)"))) {
+        r.fail(ptr, fmt::format("\"{}\": a rule needs a counter, so its drops can be attributed", rule));
+      }
+      s.rx_nft_rules.push_back(rule);
+    }
+  }
+  for (const char* side : {"tx_offloads", "rx_offloads"}) {
+    if (!j.contains(side)) continue;
+    std::string ptr = p + "/" + side;
+    const json& o = j[side];
+    if (!o.is_object()) r.fail(ptr, fmt::format("expected an object of feature: \"on\"|\"off\", got {}", o.dump()));
+    auto& out = std::string(side) == "tx_offloads" ? s.tx_offloads : s.rx_offloads;
+    for (const auto& [k, v] : o.items()) {
+      static const std::regex feature(R"(^[a-z][a-z0-9-]*$)");
+      if (!std::regex_match(k, feature)) r.fail(ptr + "/" + k, "not an ethtool feature name (e.g. gro, tso)");
+      std::string val = r.string(v, ptr + "/" + k);
+      if (val != "on" && val != "off") r.fail(ptr + "/" + k, fmt::format("\"{}\": use \"on\" or \"off\"", val));
+      out[k] = val;
+    }
+  }
   if (j.contains("sysctls")) s.sysctls = sysctl_map(r, j["sysctls"], p + "/sysctls");
   if (j.contains("rx_sysctls")) s.rx_sysctls = sysctl_map(r, j["rx_sysctls"], p + "/rx_sysctls");
   if (j.contains("rps_cpus")) {
@@ -185,7 +232,7 @@ Settings parse_settings(const Reader& r, const json& j) {
 
 Expect parse_expect(const Reader& r, const json& j) {
   const std::string p = "/expect";
-  r.object(j, p, {"no_loss", "drops_at", "min_fraction", "max_unexplained"});
+  r.object(j, p, {"no_loss", "drops_at", "min_fraction", "max_unexplained", "counters_moved"});
   Expect e;
   if (j.contains("no_loss")) e.no_loss = r.boolean(j["no_loss"], p + "/no_loss");
   if (j.contains("drops_at")) {
@@ -200,6 +247,13 @@ Expect parse_expect(const Reader& r, const json& j) {
   if (j.contains("max_unexplained")) {
     e.max_unexplained = r.integer(j["max_unexplained"], p + "/max_unexplained", 0, 1'000'000'000'000ULL);
   }
+  if (j.contains("counters_moved")) {
+    const json& c = j["counters_moved"];
+    if (!c.is_array()) r.fail(p + "/counters_moved", fmt::format("expected an array of counter keys, got {}", c.dump()));
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      e.counters_moved.push_back(r.string(c[i], fmt::format("{}/counters_moved/{}", p, i)));
+    }
+  }
   if (e.no_loss && !e.drops_at.empty()) r.fail(p, "give either \"no_loss\": true or \"drops_at\", not both");
   if (!e.no_loss && e.drops_at.empty()) r.fail(p, "needs \"no_loss\": true or \"drops_at\": STAGE");
   return e;
@@ -208,8 +262,8 @@ Expect parse_expect(const Reader& r, const json& j) {
 } // namespace
 
 const std::vector<std::string>& stage_names() {
-  static const std::vector<std::string> names{"gen", "tx_device", "rx_device", "backlog",
-                                              "ip",  "udp",       "socket",    "app"};
+  static const std::vector<std::string> names{"gen",     "qdisc", "tx_device", "rx_device", "backlog",
+                                              "ip",      "netfilter", "udp", "socket", "app"};
   return names;
 }
 

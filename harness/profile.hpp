@@ -28,10 +28,13 @@ struct GenSpec {
   std::uint32_t size = 64;
   std::uint32_t flows = 1;
   std::uint32_t batch = 32;
+  std::optional<unsigned> cpu;        // pin the generator to this CPU
+  std::optional<std::uint16_t> port;  // destination port; default: the sink's
 };
 
 struct SinkSpec {
   std::uint16_t port = 9000;
+  std::optional<unsigned> cpu;          // pin the sink to this CPU
   std::optional<std::string> rcvbuf;    // parse_size
   std::optional<std::string> read_rate; // parse_rate, packets per second only
   std::optional<std::string> stall;     // "DUR/EVERY"
@@ -42,6 +45,10 @@ struct Settings {
   std::map<std::string, std::string> sysctls;    // host-global, journaled and restored
   std::map<std::string, std::string> rx_sysctls; // inside the receiving namespace
   std::optional<std::string> rps_cpus;           // hex CPU mask for the receiving veth's rx-0
+  std::optional<std::string> tx_qdisc;           // tc qdisc spec for the sending veth ("pfifo limit 10")
+  std::vector<std::string> rx_nft_rules;         // rules for chain input of table inet droplab
+  std::map<std::string, std::string> tx_offloads; // ethtool -K feature -> on|off, sending veth
+  std::map<std::string, std::string> rx_offloads; // same, receiving veth
 };
 
 struct Expect {
@@ -49,6 +56,7 @@ struct Expect {
   std::string drops_at;      // a stage name, when !no_loss
   double min_fraction = 0.95; // of all lost packets
   std::uint64_t max_unexplained = 0;
+  std::vector<std::string> counters_moved; // counter keys whose delta must be > 0
 };
 
 struct Profile {

@@ -33,10 +33,24 @@ std::optional<std::uint64_t> opt_u64(const json& j) {
 
 } // namespace
 
-ExpectVerdict evaluate_expect(const std::optional<Expect>& expect, const Waterfall& w) {
+ExpectVerdict evaluate_expect(const std::optional<Expect>& expect, const Waterfall& w,
+                              const counters::Delta& delta) {
   ExpectVerdict v;
   if (!expect) return v;
   v.present = true;
+  for (const auto& key : expect->counters_moved) {
+    const counters::Counter* c = delta.find(key);
+    if (!c || !c->value) {
+      v.passed = false;
+      v.reasons.push_back(fmt::format("{} was expected to move but is {}", key,
+                                      c ? "unavailable (" + c->unavailable_reason + ")" : "not collected"));
+    } else if (*c->value == 0) {
+      v.passed = false;
+      v.reasons.push_back(fmt::format("{} was expected to move but did not", key));
+    } else {
+      v.reasons.push_back(fmt::format("{} moved by {}", key, *c->value));
+    }
+  }
   const Accounting& a = w.accounting;
   std::uint64_t abs_unexplained = static_cast<std::uint64_t>(std::llabs(a.unexplained));
   if (abs_unexplained > expect->max_unexplained) {
@@ -135,7 +149,9 @@ json build_report(const ReportInputs& in) {
       {"stages", in.waterfall.stages},
       {"accounting", in.waterfall.accounting},
       {"expect", expect},
+      {"drop_reasons", in.reasons},
       {"counters", in.delta},
+      {"timeline", {{"interval_s", static_cast<double>(in.interval_ns) / 1e9}, {"points", in.timeline}}},
       {"gen", in.gen},
       {"sink", in.sink},
   };

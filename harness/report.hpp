@@ -5,6 +5,9 @@
 
 #include "lab.hpp"
 #include "profile.hpp"
+#include "reasons.hpp"
+#include "settings.hpp"
+#include "timeline.hpp"
 #include "waterfall.hpp"
 
 #include "droplab/counters/snapshot.hpp"
@@ -18,20 +21,14 @@ namespace droplab::harness {
 
 inline constexpr int kReportSchemaVersion = 1;
 
-struct SettingRecord {
-  std::string key;
-  std::string scope; // "host", "netns <rx>", "sysfs in netns <rx>"
-  std::string old_value;
-  std::string applied_value;
-};
-
 struct ExpectVerdict {
   bool present = false;
   bool passed = true;
   std::vector<std::string> reasons; // why it failed, or what held
 };
 
-ExpectVerdict evaluate_expect(const std::optional<Expect>& expect, const Waterfall& w);
+ExpectVerdict evaluate_expect(const std::optional<Expect>& expect, const Waterfall& w,
+                              const counters::Delta& delta = {});
 
 // Reads the fields attribution needs from droplab-gen's and droplab-sink's
 // --json reports. Throws std::runtime_error naming the missing field.
@@ -48,6 +45,9 @@ struct ReportInputs {
   const nlohmann::json& sink;
   std::string started_at; // ISO 8601 UTC
   std::vector<std::string> restored;
+  const Timeline& timeline;
+  std::uint64_t interval_ns = 0;
+  const DropReasons& reasons;
 };
 
 nlohmann::json build_report(const ReportInputs& in);

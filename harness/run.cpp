@@ -1,27 +1,39 @@
 #include "run.hpp"
 
 #include "command.hpp"
+#include "hints.hpp"
 #include "host_guard.hpp"
 #include "journal.hpp"
 #include "lab.hpp"
 #include "profile.hpp"
+#include "reasons.hpp"
 #include "report.hpp"
+#include "settings.hpp"
 #include "sysctl.hpp"
+#include "timeline.hpp"
 #include "waterfall.hpp"
 
 #include "droplab/clock.hpp"
 #include "droplab/counters/collector.hpp"
+#include "droplab/counters/conntrack.hpp"
+#include "droplab/counters/ethtool_stats.hpp"
+#include "droplab/counters/link_stats.hpp"
+#include "droplab/counters/nft_counters.hpp"
+#include "droplab/counters/qdisc.hpp"
 #include "droplab/json_util.hpp"
 #include "droplab/signals.hpp"
 #include "droplab/units.hpp"
 
 #include <signal.h>
+#include <sys/mount.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -93,36 +105,6 @@ private:
   std::size_t offset_ = 0;
 };
 
-std::vector<SettingRecord> apply_settings(const Profile& p, const Lab& lab, Journal& journal) {
-  std::vector<SettingRecord> out;
-  auto apply_sysctl = [&](const std::string& key, const std::string& value, const std::string& ns) {
-    std::string old = read_sysctl(key, ns);
-    json entry{{"op", "sysctl"}, {"key", key}, {"old", old}, {"new", value}};
-    if (!ns.empty()) entry["netns"] = ns;
-    journal.record(entry);
-    write_sysctl(key, value, ns);
-    std::string applied = read_sysctl(key, ns);
-    std::string wanted = value;
-    std::replace(wanted.begin(), wanted.end(), '\t', ' ');
-    if (applied != wanted) {
-      // Nothing is silently clamped: if the kernel stored something else, say so and stop.
-      throw std::runtime_error(fmt::format("{}: wrote \"{}\" but the kernel holds \"{}\"", key, value, applied));
-    }
-    out.push_back({key, ns.empty() ? "host" : "netns " + ns, old, applied});
-  };
-  for (const auto& [k, v] : p.settings.sysctls) apply_sysctl(k, v, "");
-  for (const auto& [k, v] : p.settings.rx_sysctls) apply_sysctl(k, v, lab.rx_ns);
-  if (p.settings.rps_cpus) {
-    std::string path = fmt::format("/sys/class/net/{}/queues/rx-0/rps_cpus", lab.rx_dev);
-    std::string old = read_sysfs(path, lab.rx_ns);
-    journal.record({{"op", "sysfs"}, {"path", path}, {"old", old}, {"new", *p.settings.rps_cpus},
-                    {"netns", lab.rx_ns}});
-    write_sysfs(path, *p.settings.rps_cpus, lab.rx_ns);
-    out.push_back({path, "sysfs in netns " + lab.rx_ns, old, read_sysfs(path, lab.rx_ns)});
-  }
-  return out;
-}
-
 std::vector<std::string> sink_argv(const std::string& bin, const Profile& p, const Lab& lab,
                                    const RunDir& dir, std::uint64_t bound_s) {
   std::vector<std::string> a{bin,          "--listen", fmt::format("{}:{}", lab.rx_addr, p.sink.port),
@@ -138,13 +120,129 @@ std::vector<std::string> sink_argv(const std::string& bin, const Profile& p, con
 
 std::vector<std::string> gen_argv(const std::string& bin, const Profile& p, const Lab& lab,
                                   const RunDir& dir) {
-  std::vector<std::string> a{bin,      "--dst",   fmt::format("{}:{}", lab.rx_addr, p.sink.port),
+  std::vector<std::string> a{bin,      "--dst",   fmt::format("{}:{}", lab.rx_addr, p.gen.port.value_or(p.sink.port)),
                              "--rate", p.gen.rate, "--size", std::to_string(p.gen.size),
                              "--flows", std::to_string(p.gen.flows), "--batch", std::to_string(p.gen.batch),
                              "--json", dir.file("gen.json")};
   if (p.gen.duration) a.insert(a.end(), {"--duration", *p.gen.duration});
   if (p.gen.count) a.insert(a.end(), {"--count", std::to_string(*p.gen.count)});
   return a;
+}
+
+// The knobs that govern each stage, read while the run's settings are in
+// force; a knob that cannot be read says so.
+KnobValues read_knobs(const Profile& p, const Lab& lab, const std::string& rcvbuf_granted) {
+  auto host = [](const std::string& key) {
+    try {
+      return read_sysctl(key);
+    } catch (const std::exception& e) {
+      return std::string("unavailable (") + e.what() + ")";
+    }
+  };
+  auto in_rx = [&](const std::string& key) {
+    try {
+      return read_sysctl(key, lab.rx_ns);
+    } catch (const std::exception& e) {
+      return std::string("unavailable (") + e.what() + ")";
+    }
+  };
+  return KnobValues{
+      {"socket", "SO_RCVBUF granted to the sink", rcvbuf_granted},
+      {"socket", "net.core.rmem_max", host("net.core.rmem_max")},
+      {"socket", "net.core.rmem_default", host("net.core.rmem_default")},
+      {"socket", "sink read rate", p.sink.read_rate.value_or("unlimited")},
+      {"socket", "sink stall", p.sink.stall.value_or("none")},
+      {"udp", "net.ipv4.udp_mem", host("net.ipv4.udp_mem")},
+      {"backlog", "net.core.netdev_max_backlog", host("net.core.netdev_max_backlog")},
+      {"backlog", "rps_cpus", p.settings.rps_cpus.value_or("0 (RPS off)")},
+      {"backlog", "net.core.flow_limit_cpu_bitmap", host("net.core.flow_limit_cpu_bitmap")},
+      {"backlog", "net.core.flow_limit_table_len", host("net.core.flow_limit_table_len")},
+      {"ip", "rp_filter all", in_rx("net.ipv4.conf.all.rp_filter")},
+      {"ip", "rp_filter dev", in_rx(fmt::format("net.ipv4.conf.{}.rp_filter", lab.rx_dev))},
+      {"netfilter", "net.netfilter.nf_conntrack_max", host("net.netfilter.nf_conntrack_max")},
+      {"qdisc", "tx qdisc", p.settings.tx_qdisc.value_or("noqueue (veth default)")},
+  };
+}
+
+// Every counter source of the lab: device stats over netlink, driver stats
+// through the ethtool ioctl, qdiscs over netlink, SNMP per namespace, softnet
+// per CPU, the sink's socket, conntrack, and the lab's nftables rules.
+std::vector<std::unique_ptr<counters::Collector>> make_collectors(const Profile& p, const Lab& lab,
+                                                                  std::uint64_t inode) {
+  std::vector<std::unique_ptr<counters::Collector>> c;
+  c.push_back(std::make_unique<counters::LinkStatsCollector>("tx", lab.tx_ns, lab.tx_dev));
+  c.push_back(std::make_unique<counters::LinkStatsCollector>("rx", lab.rx_ns, lab.rx_dev));
+  c.push_back(std::make_unique<counters::QdiscCollector>("tx", lab.tx_ns, lab.tx_dev));
+  c.push_back(std::make_unique<counters::EthtoolStatsCollector>("rx", lab.rx_ns, lab.rx_dev));
+  c.push_back(std::make_unique<counters::SnmpCollector>("tx", lab.tx_ns));
+  c.push_back(std::make_unique<counters::SnmpCollector>("rx", lab.rx_ns));
+  c.push_back(std::make_unique<counters::SoftnetCollector>("host"));
+  c.push_back(std::make_unique<counters::UdpSocketCollector>("rx", lab.rx_ns, p.sink.port, inode));
+  if (uses_conntrack(p)) c.push_back(std::make_unique<counters::ConntrackStatCollector>("rx", lab.rx_ns));
+  if (!p.settings.rx_nft_rules.empty()) {
+    c.push_back(std::make_unique<counters::NftCounterCollector>("rx", lab.rx_ns, kNftFamily, kNftTable));
+  }
+  return c;
+}
+
+constexpr const char* kTracefs = "/sys/kernel/tracing";
+
+bool tracefs_mounted() {
+  struct statfs st {};
+  return ::statfs(kTracefs, &st) == 0 && st.f_type == 0x74726163; // TRACEFS_MAGIC
+}
+
+// Starts counting drop reasons for the lab's namespaces: BPF first, else the
+// tracefs text buffer (mounting tracefs if it is not, journaled like every
+// host change), else unavailable — the report says which and why.
+std::unique_ptr<dropreason::DropReasonCounter> start_drop_reasons(const RunOptions& opt, const Lab& lab,
+                                                                  Journal& journal, std::string& why_not) {
+  if (!opt.drop_reasons) {
+    why_not = "drop reasons not counted (--no-drop-reasons)";
+    return nullptr;
+  }
+  dropreason::DropReasonCounter::Options o{.netns_names = {lab.tx_ns, lab.rx_ns},
+                                           .allow_bpf = opt.allow_bpf,
+                                           .allow_tracefs = false};
+  auto journal_instance = [&](const std::string& path) {
+    journal.record({{"op", "tracefs_instance"}, {"path", path}});
+  };
+  std::unique_ptr<dropreason::DropReasonCounter> c;
+  std::string bpf_reason;
+  if (opt.allow_bpf) {
+    c = dropreason::DropReasonCounter::start(o, journal_instance);
+    if (c->mode() != dropreason::Mode::Unavailable) return c;
+    bpf_reason = c->mode_reason();
+  }
+  if (!tracefs_mounted()) {
+    journal.record({{"op", "mount"}, {"target", kTracefs}, {"fstype", "tracefs"}});
+    if (::mount("tracefs", kTracefs, "tracefs", 0, nullptr) != 0) {
+      why_not = fmt::format("{}; tracefs could not be mounted: {}", bpf_reason, std::strerror(errno));
+      return nullptr;
+    }
+  }
+  o.allow_bpf = false;
+  o.allow_tracefs = true;
+  c = dropreason::DropReasonCounter::start(o, journal_instance);
+  if (c->mode() == dropreason::Mode::Unavailable) {
+    why_not = c->mode_reason();
+    return nullptr;
+  }
+  return c;
+}
+
+DropReasons collect_reasons(dropreason::DropReasonCounter* c, const std::string& why_not) {
+  DropReasons r;
+  if (!c) {
+    r.mode_reason = "drop reasons unavailable: " + why_not;
+    return r;
+  }
+  r.counts = c->read();
+  r.lost_events = c->lost_events();
+  r.mode = dropreason::to_string(c->mode());
+  r.mode_reason = c->mode_reason();
+  c->stop();
+  return r;
 }
 
 json wait_ready(Child& sink, LogTail& log, const std::string& ready_file) {
@@ -231,31 +329,34 @@ int run_experiment(const RunOptions& opt) {
   std::uint64_t sink_bound_s = gen_bound_s + prof.drain_timeout_ns / 1'000'000'000ULL + 30;
 
   LogTail sink_log(dir.file("sink.log"), "sink");
-  Child sink = Child::spawn(sink_argv(sink_bin, prof, lab, dir, sink_bound_s), lab.rx_ns, dir.file("sink.log"));
+  Child sink = Child::spawn(sink_argv(sink_bin, prof, lab, dir, sink_bound_s), lab.rx_ns, dir.file("sink.log"),
+                            prof.sink.cpu);
   json ready = wait_ready(sink, sink_log, dir.file("sink.ready"));
   const std::uint64_t inode = ready.value("socket_inode", std::uint64_t{0});
   const std::string rcvbuf_granted = ready.contains("rcvbuf_granted") ? ready["rcvbuf_granted"].dump() : "unavailable";
 
-  std::vector<std::unique_ptr<counters::Collector>> collectors;
-  collectors.push_back(std::make_unique<counters::NetDevCollector>("tx", lab.tx_ns, lab.tx_dev));
-  collectors.push_back(std::make_unique<counters::NetDevCollector>("rx", lab.rx_ns, lab.rx_dev));
-  collectors.push_back(std::make_unique<counters::SnmpCollector>("tx", lab.tx_ns));
-  collectors.push_back(std::make_unique<counters::SnmpCollector>("rx", lab.rx_ns));
-  collectors.push_back(std::make_unique<counters::SoftnetCollector>("host"));
-  collectors.push_back(std::make_unique<counters::UdpSocketCollector>("rx", lab.rx_ns, prof.sink.port, inode));
+  std::vector<std::unique_ptr<counters::Collector>> collectors = make_collectors(prof, lab, inode);
+  std::string reasons_unavailable;
+  auto reason_counter = start_drop_reasons(opt, lab, journal, reasons_unavailable);
   counters::Snapshot before = counters::take_snapshot(collectors);
 
   LogTail gen_log(dir.file("gen.log"), "gen ");
-  Child gen = Child::spawn(gen_argv(gen_bin, prof, lab, dir), lab.tx_ns, dir.file("gen.log"));
+  Child gen = Child::spawn(gen_argv(gen_bin, prof, lab, dir), lab.tx_ns, dir.file("gen.log"), prof.gen.cpu);
+  std::vector<counters::Snapshot> samples{before};
   for (;;) {
     gen_log.pump(!opt.quiet);
     sink_log.pump(!opt.quiet);
     if (gen.poll()) break;
+    if (mono_ns() >= samples.back().taken_mono_ns + opt.interval_ns) {
+      samples.push_back(counters::take_snapshot(collectors));
+    }
     if (stop_requested()) {
       gen.stop(3000ms);
       throw_if_stopped("while the generator ran");
     }
-    std::this_thread::sleep_for(20ms);
+    std::uint64_t next = samples.back().taken_mono_ns + opt.interval_ns;
+    std::uint64_t now = mono_ns();
+    std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<std::uint64_t>(next > now ? next - now : 0, 20'000'000)));
   }
   gen_log.pump(!opt.quiet);
   int gen_status = *gen.poll();
@@ -265,14 +366,11 @@ int run_experiment(const RunOptions& opt) {
 
   bool drained = wait_drained(lab, prof.sink.port, inode, prof.drain_timeout_ns);
   counters::Snapshot after = counters::take_snapshot(collectors);
+  samples.push_back(after);
+  DropReasons reasons = collect_reasons(reason_counter.get(), reasons_unavailable);
 
   // The knobs that govern the socket stage, while they are still in force.
-  KnobValues knobs{{"socket", "SO_RCVBUF granted to the sink", rcvbuf_granted},
-                   {"socket", "net.core.rmem_max", read_sysctl("net.core.rmem_max")},
-                   {"socket", "net.core.rmem_default", read_sysctl("net.core.rmem_default")},
-                   {"socket", "sink read rate", prof.sink.read_rate.value_or("unlimited")},
-                   {"udp", "net.ipv4.udp_mem", read_sysctl("net.ipv4.udp_mem")},
-                   {"backlog", "net.core.netdev_max_backlog", read_sysctl("net.core.netdev_max_backlog")}};
+  KnobValues knobs = read_knobs(prof, lab, rcvbuf_granted);
 
   int sink_status = sink.stop(30000ms);
   sink_log.pump(!opt.quiet);
@@ -283,11 +381,14 @@ int run_experiment(const RunOptions& opt) {
   json sink_report = read_json_file(dir.file("sink.json"));
 
   counters::Delta delta = counters::diff(before, after);
-  Waterfall w = build_waterfall(delta, outcome_from_reports(gen_report, sink_report), knobs);
+  const LabFacts facts{.nft_rules = !prof.settings.rx_nft_rules.empty(), .conntrack = uses_conntrack(prof)};
+  Waterfall w = build_waterfall(delta, outcome_from_reports(gen_report, sink_report), knobs, facts, &reasons);
+  add_hints(w, delta, knobs);
+  Timeline timeline = build_timeline(samples, facts, &reasons);
   if (!drained) {
     w.stages.back().notes.push_back("the socket had not drained when the drain timeout ended");
   }
-  ExpectVerdict verdict = evaluate_expect(prof.expect, w);
+  ExpectVerdict verdict = evaluate_expect(prof.expect, w, delta);
 
   // Put the host back before reporting, and say what was undone.
   std::vector<std::string> restored = guard.restore();
@@ -296,6 +397,8 @@ int run_experiment(const RunOptions& opt) {
   }
 
   fmt::print("\n{}", render_waterfall(w));
+  fmt::print("\n{}", render_reasons(reasons));
+  if (std::string t = render_timeline(timeline); !t.empty()) fmt::print("\n{}", t);
   if (verdict.present) {
     fmt::print("expect: {} — {}\n", verdict.passed ? "PASSED" : "FAILED", fmt::join(verdict.reasons, "; "));
   }
@@ -305,7 +408,9 @@ int run_experiment(const RunOptions& opt) {
     write_json_file(opt.json_path,
                     build_report({.profile = prof, .lab = lab, .settings = settings, .waterfall = w,
                                   .verdict = verdict, .delta = delta, .gen = gen_report,
-                                  .sink = sink_report, .started_at = started_at, .restored = restored}));
+                                  .sink = sink_report, .started_at = started_at, .restored = restored,
+                                  .timeline = timeline, .interval_ns = opt.interval_ns,
+                                  .reasons = reasons}));
     fmt::print("report: {}\n", opt.json_path);
   }
   return verdict.passed ? 0 : kExitExpectationFailed;

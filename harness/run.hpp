@@ -2,6 +2,7 @@
 // to the drop waterfall, with the host put back on every exit path.
 #pragma once
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -21,6 +22,9 @@ struct RunOptions {
   std::string profile_path;
   std::string json_path; // "" = no JSON report
   bool quiet = false;    // no live generator lines
+  std::uint64_t interval_ns = 100'000'000; // counter sampling period for the timeline
+  bool allow_bpf = true;     // --no-bpf: count drop reasons from the tracefs text buffer
+  bool drop_reasons = true;  // --no-drop-reasons: do not count them at all
 };
 
 // Returns the exit code: 0, or kExitExpectationFailed. Throws ProfileError

@@ -3,6 +3,8 @@
 // drop waterfall. Plain values in, plain values out; no I/O.
 #pragma once
 
+#include "reasons.hpp"
+
 #include "droplab/counters/snapshot.hpp"
 
 #include <nlohmann/json.hpp>
@@ -45,6 +47,7 @@ struct Stage {
   std::vector<Check> checks;
   std::vector<std::string> knobs; // with current values, when the stage dropped
   std::vector<std::string> notes;
+  std::string hint; // for a stage with drops: what happened and which knob governs it
   std::uint64_t out() const { return in >= dropped ? in - dropped : 0; }
 };
 
@@ -72,6 +75,14 @@ struct FlowCounts {
   std::uint64_t sink_lost = 0;              // the sink's gap count
 };
 
+// What the harness configured in the lab, so attribution knows which
+// counters can move: a lab namespace without nftables rules cannot drop in
+// nftables, and saying so is not the same as reading a 0.
+struct LabFacts {
+  bool nft_rules = false;  // droplab's nftables table in the receiving namespace
+  bool conntrack = false;  // conntrack is in use there (a ct rule)
+};
+
 struct RunOutcome {
   std::uint64_t gen_sent = 0;
   std::uint64_t gen_send_errors = 0;
@@ -92,8 +103,11 @@ struct Knob {
 };
 using KnobValues = std::vector<Knob>;
 
+// `reasons` (optional) cross-checks each stage with the kernel's drop reasons
+// and places drops that only the socket's own counter saw.
 Waterfall build_waterfall(const counters::Delta& delta, const RunOutcome& outcome,
-                          const KnobValues& knobs);
+                          const KnobValues& knobs, const LabFacts& facts = {},
+                          const DropReasons* reasons = nullptr);
 
 void to_json(nlohmann::json& j, const Evidence& e);
 void to_json(nlohmann::json& j, const Check& c);

@@ -6,8 +6,9 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config
   liburing-dev libboost-dev nlohmann-json3-dev libcli11-dev libfmt-dev
+  libbpf-dev libelf-dev zlib1g-dev bpftool clang-14 libmnl-dev libnftables-dev
   libgtest-dev libgmock-dev
-  iproute2
+  iproute2 nftables ethtool
 )
 
 missing=()

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 
@@ -14,8 +15,9 @@ namespace {
 // A delta with every counter attribution reads, all zero unless overridden;
 // keys mapped to -1 are unavailable.
 counters::Delta make_delta(const std::map<std::string, long long>& values) {
-  const char* keys[] = {"tx.dev.tx_dropped",       "tx.dev.tx_packets",         "tx.snmp.Udp.SndbufErrors",
-                        "rx.dev.rx_dropped",       "rx.dev.rx_packets",         "host.softnet.dropped",
+  const char* keys[] = {"tx.qdisc.drops", "tx.qdisc.overlimits", "rx.netstat.TcpExt.IPReversePathFilter",
+                        "tx.link.tx_dropped",       "tx.link.tx_packets",         "tx.snmp.Udp.SndbufErrors",
+                        "rx.link.rx_dropped",       "rx.link.rx_packets",         "host.softnet.dropped",
                         "host.softnet.flow_limit_count", "rx.snmp.Ip.InHdrErrors", "rx.snmp.Ip.InAddrErrors",
                         "rx.snmp.Ip.InUnknownProtos", "rx.snmp.Ip.InDiscards",   "rx.netstat.IpExt.InCsumErrors",
                         "rx.netstat.IpExt.InTruncatedPkts", "rx.netstat.IpExt.InNoRoutes",
@@ -47,13 +49,13 @@ RunOutcome outcome(std::uint64_t sent, std::uint64_t delivered) {
 }
 
 TEST(Waterfall, CleanRunHasNoDropsAndNothingUnexplained) {
-  auto d = make_delta({{"tx.dev.tx_packets", 1000}, {"rx.dev.rx_packets", 1000},
+  auto d = make_delta({{"tx.link.tx_packets", 1000}, {"rx.link.rx_packets", 1000},
                        {"rx.snmp.Ip.InReceives", 1000}, {"rx.snmp.Ip.InDelivers", 1000},
                        {"rx.snmp.Udp.InDatagrams", 1000}});
   Waterfall w = build_waterfall(d, outcome(1000, 1000), {});
-  ASSERT_EQ(w.stages.size(), 8u);
-  const char* order[] = {"gen", "tx_device", "rx_device", "backlog", "ip", "udp", "socket", "app"};
-  for (std::size_t i = 0; i < 8; ++i) {
+  ASSERT_EQ(w.stages.size(), 10u);
+  const char* order[] = {"gen", "qdisc", "tx_device", "rx_device", "backlog", "ip", "netfilter", "udp", "socket", "app"};
+  for (std::size_t i = 0; i < 10; ++i) {
     EXPECT_EQ(w.stages[i].name, order[i]);
     EXPECT_EQ(w.stages[i].in, 1000u) << order[i];
     EXPECT_EQ(w.stages[i].dropped, 0u) << order[i];
@@ -66,7 +68,7 @@ TEST(Waterfall, CleanRunHasNoDropsAndNothingUnexplained) {
 }
 
 TEST(Waterfall, SocketDropsLandInTheSocketStage) {
-  auto d = make_delta({{"tx.dev.tx_packets", 1000}, {"rx.dev.rx_packets", 1000},
+  auto d = make_delta({{"tx.link.tx_packets", 1000}, {"rx.link.rx_packets", 1000},
                        {"rx.snmp.Ip.InReceives", 1000}, {"rx.snmp.Ip.InDelivers", 1000},
                        {"rx.snmp.Udp.RcvbufErrors", 700}, {"rx.snmp.Udp.InErrors", 700},
                        {"rx.sock.drops", 700}, {"rx.snmp.Udp.InDatagrams", 300}});
@@ -93,22 +95,25 @@ TEST(Waterfall, SocketDropsLandInTheSocketStage) {
 TEST(Waterfall, UnexplainedShowsWhatNoCounterCovers) {
   // 50 packets vanish between IP and UDP with no counter moving (a netfilter
   // drop has no SNMP counter): unexplained, and the InDelivers check shows it.
-  auto d = make_delta({{"tx.dev.tx_packets", 1000}, {"rx.dev.rx_packets", 1000},
+  auto d = make_delta({{"tx.link.tx_packets", 1000}, {"rx.link.rx_packets", 1000},
                        {"rx.snmp.Ip.InReceives", 1000}, {"rx.snmp.Ip.InDelivers", 950}});
   Waterfall w = build_waterfall(d, outcome(1000, 950), {});
   EXPECT_EQ(w.accounting.unexplained, 50);
-  const Stage* ip = w.find("ip");
-  ASSERT_EQ(ip->checks.size(), 2u);
-  EXPECT_EQ(ip->checks[1].difference(), -50);
+  const Stage* nf = w.find("netfilter");
+  ASSERT_EQ(nf->checks.size(), 1u);
+  EXPECT_EQ(nf->checks[0].difference(), -50);
 }
 
 TEST(Waterfall, VethBacklogDropsMoveFromTxDroppedToTheBacklog) {
-  // veth counts a failed enqueue_to_backlog as tx_dropped; softnet proves 300 of the 320.
-  auto d = make_delta({{"tx.dev.tx_dropped", 320}, {"tx.dev.tx_packets", 680},
-                       {"host.softnet.dropped", 300}, {"rx.dev.rx_packets", 680},
+  // veth counts a failed enqueue_to_backlog as tx_dropped, and the core as
+  // the receiving device's rx_dropped; softnet proves 300 of the 320.
+  auto d = make_delta({{"tx.link.tx_dropped", 320}, {"tx.link.tx_packets", 680},
+                       {"rx.link.rx_dropped", 300},
+                       {"host.softnet.dropped", 300}, {"rx.link.rx_packets", 680},
                        {"rx.snmp.Ip.InReceives", 680}, {"rx.snmp.Ip.InDelivers", 680}});
   Waterfall w = build_waterfall(d, outcome(1000, 680), {});
   EXPECT_EQ(w.find("tx_device")->dropped, 20u);
+  EXPECT_EQ(w.find("rx_device")->dropped, 0u);
   EXPECT_EQ(w.find("backlog")->dropped, 300u);
   EXPECT_EQ(w.find("ip")->in, 680u);
   EXPECT_EQ(w.accounting.unexplained, 0);
@@ -116,8 +121,8 @@ TEST(Waterfall, VethBacklogDropsMoveFromTxDroppedToTheBacklog) {
 }
 
 TEST(Waterfall, UnavailableCountersAreNeverZero) {
-  auto d = make_delta({{"rx.snmp.Udp.RcvbufErrors", -1}, {"tx.dev.tx_packets", 1000},
-                       {"rx.dev.rx_packets", 1000}, {"rx.snmp.Ip.InReceives", 1000},
+  auto d = make_delta({{"rx.snmp.Udp.RcvbufErrors", -1}, {"tx.link.tx_packets", 1000},
+                       {"rx.link.rx_packets", 1000}, {"rx.snmp.Ip.InReceives", 1000},
                        {"rx.snmp.Ip.InDelivers", 1000}});
   Waterfall w = build_waterfall(d, outcome(1000, 400), {});
   const Stage* s = w.find("socket");
@@ -129,6 +134,56 @@ TEST(Waterfall, UnavailableCountersAreNeverZero) {
   EXPECT_TRUE(j["evidence"][0]["delta"].is_null());
   EXPECT_EQ(j["evidence"][0]["unavailable_reason"], "not in this kernel");
   EXPECT_NE(render_waterfall(w).find("unavailable"), std::string::npos);
+}
+
+TEST(Waterfall, SocketDropsNoUdpCounterNamesArePlacedByDropReasons) {
+  // Linux 6.18: a udp_mem drop moves only the socket's drops; the drop
+  // reason (PROTO_MEM) says it belongs to UDP.
+  auto d = make_delta({{"tx.link.tx_packets", 1000}, {"rx.link.rx_packets", 1000},
+                       {"rx.snmp.Ip.InReceives", 1000}, {"rx.snmp.Ip.InDelivers", 1000},
+                       {"rx.snmp.Udp.RcvbufErrors", 100}, {"rx.sock.drops", 700}});
+  DropReasons r;
+  r.mode = "bpf";
+  r.counts = {{.reason = "PROTO_MEM", .reason_id = 1, .location = "x", .count = 600, .not_a_drop = false},
+              {.reason = "SOCKET_RCVBUFF", .reason_id = 2, .location = "y", .count = 100, .not_a_drop = false}};
+  Waterfall with = build_waterfall(d, outcome(1000, 300), {}, {}, &r);
+  EXPECT_EQ(with.find("udp")->dropped, 600u);
+  EXPECT_EQ(with.find("socket")->dropped, 100u);
+  EXPECT_EQ(with.find("socket")->in, 400u);
+  EXPECT_EQ(with.accounting.unexplained, 0);
+  for (const char* st : {"udp", "socket"}) {
+    const Stage* s = with.find(st);
+    ASSERT_FALSE(s->checks.empty());
+    EXPECT_EQ(s->checks.back().difference(), 0) << st << ": " << s->checks.back().what;
+  }
+  // Without reasons the same drops stay at the socket, still explained.
+  Waterfall without = build_waterfall(d, outcome(1000, 300), {});
+  EXPECT_EQ(without.find("udp")->dropped, 0u);
+  EXPECT_EQ(without.find("socket")->dropped, 700u);
+  EXPECT_EQ(without.accounting.unexplained, 0);
+}
+
+TEST(Waterfall, HostWideReasonsAreShownButNotChecked) {
+  auto d = make_delta({{"rx.snmp.Udp.RcvbufErrors", 10}});
+  DropReasons r;
+  r.mode = "tracefs";
+  r.counts = {{.reason = "SOCKET_RCVBUFF", .reason_id = 2, .location = "y", .count = 15, .not_a_drop = false,
+               .host_wide = true}};
+  Waterfall w = build_waterfall(d, outcome(100, 90), {}, {}, &r);
+  const Stage* s = w.find("socket");
+  EXPECT_TRUE(std::any_of(s->evidence.begin(), s->evidence.end(),
+                          [](const Evidence& e) { return e.counter == "kfree_skb SOCKET_RCVBUFF" && e.note.find("host-wide") != std::string::npos; }));
+  for (const auto& c : s->checks) EXPECT_NE(c.what, "kernel drop reasons for this stage = dropped");
+}
+
+TEST(Reasons, MapToStages) {
+  EXPECT_EQ(stage_of_reason("SOCKET_RCVBUFF"), "socket");
+  EXPECT_EQ(stage_of_reason("NO_SOCKET"), "udp");
+  EXPECT_EQ(stage_of_reason("CPU_BACKLOG"), "backlog");
+  EXPECT_EQ(stage_of_reason("NETFILTER_DROP"), "netfilter");
+  EXPECT_EQ(stage_of_reason("QDISC_DROP"), "qdisc");
+  EXPECT_EQ(stage_of_reason("IP_RPFILTER"), "ip");
+  EXPECT_EQ(stage_of_reason("SOMETHING_NEW"), "");
 }
 
 TEST(Expect, Verdicts) {

@@ -26,9 +26,9 @@ TEST_F(RunE2E, CleanProfileLosesNothingAndExplainsEverything) {
   EXPECT_EQ(acct["dropped"], 0);
   EXPECT_EQ(acct["unexplained"], 0);
   EXPECT_EQ(acct["sequence_lost"], 0);
-  const char* order[] = {"gen", "tx_device", "rx_device", "backlog", "ip", "udp", "socket", "app"};
-  ASSERT_EQ(rep["stages"].size(), 8u);
-  for (std::size_t i = 0; i < 8; ++i) {
+  const char* order[] = {"gen", "qdisc", "tx_device", "rx_device", "backlog", "ip", "netfilter", "udp", "socket", "app"};
+  ASSERT_EQ(rep["stages"].size(), 10u);
+  for (std::size_t i = 0; i < 10; ++i) {
     const json& s = rep["stages"][i];
     EXPECT_EQ(s["name"], order[i]);
     EXPECT_EQ(s["dropped"], 0) << order[i];
@@ -38,7 +38,7 @@ TEST_F(RunE2E, CleanProfileLosesNothingAndExplainsEverything) {
     }
   }
   // Counters agree with the generator: every packet crossed the veth and IP.
-  EXPECT_EQ(evidence(stage(rep, "rx_device"), "rx.dev.rx_packets"), acct["sent"].get<long long>());
+  EXPECT_EQ(evidence(stage(rep, "rx_device"), "rx.link.rx_packets"), acct["sent"].get<long long>());
   EXPECT_EQ(evidence(stage(rep, "ip"), "rx.snmp.Ip.InReceives"), acct["sent"].get<long long>());
   EXPECT_EQ(rep["expect"]["passed"], true);
   EXPECT_NE(r.output.find("unexplained 0"), std::string::npos) << r.output;
@@ -64,9 +64,12 @@ TEST_F(RunE2E, SocketRcvbufProfileDropsAtTheSocketWithEvidence) {
   EXPECT_EQ(evidence(sock, "rx.snmp.Udp.RcvbufErrors"), dropped);
   EXPECT_EQ(evidence(sock, "rx.sock.drops"), dropped);
   EXPECT_EQ(evidence(sock, "SK_MEMINFO_DROPS"), dropped);
+  // ...and by the kernel's drop reasons, counted in BPF for the lab only.
+  EXPECT_EQ(rep["drop_reasons"]["mode"], "bpf") << rep["drop_reasons"]["mode_reason"];
+  EXPECT_EQ(evidence(sock, "kfree_skb SOCKET_RCVBUFF"), dropped);
   // The sink's sequence numbers count exactly the same loss.
   EXPECT_EQ(acct["sequence_lost"], dropped);
-  for (const char* other : {"gen", "tx_device", "rx_device", "backlog", "ip", "udp", "app"}) {
+  for (const char* other : {"gen", "qdisc", "tx_device", "rx_device", "backlog", "ip", "netfilter", "udp", "app"}) {
     EXPECT_EQ(stage(rep, other)["dropped"], 0) << other;
   }
   EXPECT_EQ(rep["expect"]["passed"], true);
