@@ -71,11 +71,19 @@ std::vector<std::string> host_links() {
   return out;
 }
 
+// A generator or sink that outlived the harness that started it is an
+// orphan: its parent died and it was reparented to init. (Other droplab
+// processes on the machine, with live parents, are not ours to judge.)
 bool process_named_running(const std::string& comm) {
   for (const auto& de : fs::directory_iterator("/proc")) {
     std::ifstream in(de.path() / "comm");
     std::string c;
-    if (in && std::getline(in, c) && c == comm) return true;
+    if (!in || !std::getline(in, c) || c != comm) continue;
+    std::ifstream status(de.path() / "status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.rfind("PPid:", 0) == 0 && std::stoi(line.substr(5)) == 1) return true;
+    }
   }
   return false;
 }

@@ -48,6 +48,7 @@ protected:
 std::vector<std::string> all_netns();
 // Network devices of the host's own namespace.
 std::vector<std::string> host_links();
+// True if a process named `comm` runs orphaned (its parent died).
 bool process_named_running(const std::string& comm);
 
 } // namespace droplab::e2e
