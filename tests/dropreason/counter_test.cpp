@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <sched.h>
 #include <sys/socket.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <fstream>
 #include <functional>
@@ -271,10 +273,33 @@ TEST(DropReasonCounterTest, BpfRcvbufDropsMatchSocketAndCloseIsNotADrop) {
   EXPECT_EQ(counter->read().size(), counts.size()) << "counts survive stop()";
 }
 
+// Mounts tracefs for the test if the host has it unmounted, and unmounts it
+// again, so the host is left as found.
+class TracefsMount {
+public:
+  TracefsMount() {
+    if (path_exists("/sys/kernel/tracing/instances")) return;
+    if (::mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, nullptr) == 0) {
+      mounted_ = true;
+    } else {
+      error_ = std::strerror(errno);
+    }
+  }
+  ~TracefsMount() {
+    if (mounted_) ::umount2("/sys/kernel/tracing", MNT_DETACH);
+  }
+  const std::string& error() const { return error_; }
+
+private:
+  bool mounted_ = false;
+  std::string error_;
+};
+
 TEST(DropReasonCounterTest, TracefsFallbackIsHostWideAndRemovesItsInstance) {
   if (!is_root()) GTEST_SKIP() << "needs root (tracefs instance, ip netns)";
+  TracefsMount tracefs;
   if (!path_exists("/sys/kernel/tracing/instances"))
-    GTEST_SKIP() << "tracefs is not mounted at /sys/kernel/tracing";
+    GTEST_SKIP() << "tracefs is not mounted at /sys/kernel/tracing and mounting it failed: " << tracefs.error();
   TestNetns lab("d");
   std::string journaled;
   auto counter = DropReasonCounter::start(
