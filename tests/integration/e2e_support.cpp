@@ -74,6 +74,16 @@ std::vector<std::string> host_links() {
 // A generator or sink that outlived the harness that started it is an
 // orphan: its parent died and it was reparented to init. (Other droplab
 // processes on the machine, with live parents, are not ours to judge.)
+// Tracefs instances, plus a marker for whether tracefs is mounted at all.
+std::vector<std::string> tracefs_state() {
+  std::vector<std::string> out;
+  std::error_code ec;
+  if (!fs::exists("/sys/kernel/tracing/instances", ec)) return {"(tracefs not mounted)"};
+  for (const auto& de : fs::directory_iterator("/sys/kernel/tracing/instances", ec)) out.push_back(de.path().filename());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 bool process_named_running(const std::string& comm) {
   for (const auto& de : fs::directory_iterator("/proc")) {
     std::ifstream in(de.path() / "comm");
@@ -104,6 +114,7 @@ void HostFixture::SetUp() {
   netns_before_ = all_netns();
   journals_before_ = harness::list_journals();
   links_before_ = host_links();
+  tracefs_before_ = tracefs_state();
 }
 
 void HostFixture::TearDown() {
@@ -111,6 +122,7 @@ void HostFixture::TearDown() {
   EXPECT_EQ(all_netns(), netns_before_) << "a namespace was left behind";
   EXPECT_EQ(harness::list_journals(), journals_before_) << "a journal was left behind";
   EXPECT_EQ(host_links(), links_before_) << "a link was left behind in the host namespace";
+  EXPECT_EQ(tracefs_state(), tracefs_before_) << "tracefs (an instance, or the mount) was not put back";
   for (const auto& [k, v] : sysctls_before_) {
     std::string now = harness::read_sysctl(k);
     EXPECT_EQ(now, v) << k << " was not restored";

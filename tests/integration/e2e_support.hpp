@@ -43,6 +43,7 @@ protected:
   std::vector<std::string> netns_before_;
   std::vector<std::string> journals_before_;
   std::vector<std::string> links_before_;
+  std::vector<std::string> tracefs_before_; // instances, and whether tracefs is mounted
 };
 
 std::vector<std::string> all_netns();
