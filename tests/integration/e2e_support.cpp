@@ -111,7 +111,9 @@ void HostFixture::SetUp() {
   if (probe.exit_code != 0) GTEST_SKIP() << "network namespaces unavailable: " << probe.output;
   harness::run_command({"ip", "netns", "delete", "dlprobe" + std::to_string(::getpid())});
   for (const auto& k : watched_sysctls()) sysctls_before_[k] = harness::read_sysctl(k);
-  netns_before_ = all_netns();
+  // droplab's own lab namespaces ("dl<pid>-tx"/"-rx"): other namespaces on
+  // the machine are not ours to judge.
+  netns_before_ = harness::list_lab_netns();
   journals_before_ = harness::list_journals();
   links_before_ = host_links();
   tracefs_before_ = tracefs_state();
@@ -119,7 +121,7 @@ void HostFixture::SetUp() {
 
 void HostFixture::TearDown() {
   if (::geteuid() != 0 || sysctls_before_.empty()) return;
-  EXPECT_EQ(all_netns(), netns_before_) << "a namespace was left behind";
+  EXPECT_EQ(harness::list_lab_netns(), netns_before_) << "a lab namespace was left behind";
   EXPECT_EQ(harness::list_journals(), journals_before_) << "a journal was left behind";
   EXPECT_EQ(host_links(), links_before_) << "a link was left behind in the host namespace";
   EXPECT_EQ(tracefs_state(), tracefs_before_) << "tracefs (an instance, or the mount) was not put back";
@@ -129,9 +131,8 @@ void HostFixture::TearDown() {
     // Put it back anyway, so one failure does not leak into the host.
     if (now != v) harness::write_sysctl(k, v);
   }
-  for (const auto& ns : all_netns()) {
-    if (std::find(netns_before_.begin(), netns_before_.end(), ns) == netns_before_.end() &&
-        ns.rfind(harness::kNamePrefix, 0) == 0) {
+  for (const auto& ns : harness::list_lab_netns()) {
+    if (std::find(netns_before_.begin(), netns_before_.end(), ns) == netns_before_.end()) {
       harness::run_command({"ip", "netns", "delete", ns});
     }
   }
