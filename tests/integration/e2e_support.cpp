@@ -5,7 +5,11 @@
 #include "lab.hpp"
 #include "sysctl.hpp"
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
 
 #include <algorithm>
 #include <filesystem>
@@ -105,6 +109,32 @@ const std::vector<std::string>& HostFixture::watched_sysctls() {
   return keys;
 }
 
+namespace {
+
+bool pid_alive(long pid) { return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM); }
+
+// Lab namespaces ("dl<pid>-tx"/"-rx") whose run is over: a live run's lab,
+// perhaps another user's on a shared machine, is not a leftover.
+std::vector<std::string> leftover_lab_netns() {
+  std::vector<std::string> out;
+  for (const auto& ns : harness::list_lab_netns()) {
+    long pid = std::strtol(ns.c_str() + 2, nullptr, 10);
+    if (!pid_alive(pid)) out.push_back(ns);
+  }
+  return out;
+}
+
+std::vector<std::string> leftover_journals() {
+  std::vector<std::string> out;
+  for (const auto& path : harness::list_journals()) {
+    harness::Journal j = harness::Journal::open(path);
+    if (!j.owner_alive()) out.push_back(path);
+  }
+  return out;
+}
+
+} // namespace
+
 void HostFixture::SetUp() {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN) to build the lab";
   auto probe = harness::run_command({"ip", "netns", "add", "dlprobe" + std::to_string(::getpid())});
@@ -113,16 +143,16 @@ void HostFixture::SetUp() {
   for (const auto& k : watched_sysctls()) sysctls_before_[k] = harness::read_sysctl(k);
   // droplab's own lab namespaces ("dl<pid>-tx"/"-rx"): other namespaces on
   // the machine are not ours to judge.
-  netns_before_ = harness::list_lab_netns();
-  journals_before_ = harness::list_journals();
+  netns_before_ = leftover_lab_netns();
+  journals_before_ = leftover_journals();
   links_before_ = host_links();
   tracefs_before_ = tracefs_state();
 }
 
 void HostFixture::TearDown() {
   if (::geteuid() != 0 || sysctls_before_.empty()) return;
-  EXPECT_EQ(harness::list_lab_netns(), netns_before_) << "a lab namespace was left behind";
-  EXPECT_EQ(harness::list_journals(), journals_before_) << "a journal was left behind";
+  EXPECT_EQ(leftover_lab_netns(), netns_before_) << "a lab namespace was left behind";
+  EXPECT_EQ(leftover_journals(), journals_before_) << "a journal was left behind";
   EXPECT_EQ(host_links(), links_before_) << "a link was left behind in the host namespace";
   EXPECT_EQ(tracefs_state(), tracefs_before_) << "tracefs (an instance, or the mount) was not put back";
   for (const auto& [k, v] : sysctls_before_) {
@@ -131,11 +161,9 @@ void HostFixture::TearDown() {
     // Put it back anyway, so one failure does not leak into the host.
     if (now != v) harness::write_sysctl(k, v);
   }
-  for (const auto& ns : harness::list_lab_netns()) {
-    if (std::find(netns_before_.begin(), netns_before_.end(), ns) == netns_before_.end()) {
-      harness::run_command({"ip", "netns", "delete", ns});
-    }
-  }
+  // Clean up after a failure the way a user would: undo what finished runs
+  // left (never a live run's lab).
+  harness::recover_journals(false);
   EXPECT_FALSE(process_named_running("droplab-gen")) << "a generator outlived its run";
   EXPECT_FALSE(process_named_running("droplab-sink")) << "a sink outlived its run";
 }
