@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -119,12 +120,21 @@ TEST_F(RestoreE2E, NextRunRecoversWhatAKilledRunLeft) {
 TEST_F(RestoreE2E, LabUpStatusDown) {
   Result up = run_droplab({"lab", "up"});
   ASSERT_EQ(up.exit_code, 0) << up.output;
-  EXPECT_EQ(harness::list_lab_netns().size(), 2u);
+  // "lab dl<pid> is up": its two namespaces exist until `lab down`.
+  auto at = up.output.find("lab dl");
+  ASSERT_NE(at, std::string::npos) << up.output;
+  std::string id = up.output.substr(at + 4, up.output.find(' ', at + 4) - (at + 4));
+  auto has = [](const std::string& ns) {
+    auto all = harness::list_lab_netns();
+    return std::find(all.begin(), all.end(), ns) != all.end();
+  };
+  EXPECT_TRUE(has(id + "-tx") && has(id + "-rx")) << id;
   Result status = run_droplab({"lab", "status"});
   EXPECT_NE(status.output.find("lab made by `lab up`"), std::string::npos) << status.output;
+  EXPECT_NE(status.output.find(id + "-rx"), std::string::npos) << status.output;
   Result down = run_droplab({"lab", "down"});
   EXPECT_EQ(down.exit_code, 0) << down.output;
-  EXPECT_TRUE(harness::list_lab_netns().empty());
+  EXPECT_FALSE(has(id + "-tx") || has(id + "-rx"));
 }
 
 struct BadProfile {
