@@ -1,4 +1,5 @@
 // droplab: runs drop experiments in the local lab and shows where packets died.
+#include "counters_cmd.hpp"
 #include "lab_cmd.hpp"
 #include "run.hpp"
 
@@ -35,6 +36,15 @@ int main(int argc, char** argv) {
   down->add_flag("--recover", recover, "Also undo what killed runs left behind (namespaces, sysctls)");
   auto* status = lab->add_subcommand("status", "Show labs, journals and leftovers");
 
+  harness::CountersOptions cnt_opt;
+  std::string cnt_interval = "1s";
+  auto* cnt = app.add_subcommand("counters", "Live view of the non-zero deltas of every counter, per stage "
+                                             "(any host, no lab needed)");
+  cnt->add_option("--netns", cnt_opt.netns, "Network namespace (a name under /run/netns); default: this one");
+  cnt->add_option("--interval", cnt_interval, "Sampling period (10ms..1h)")->capture_default_str();
+  cnt->add_option("--count", cnt_opt.count, "Stop after this many intervals (default: until Ctrl-C)");
+  cnt->add_flag("--json-stream", cnt_opt.json_stream, "One JSON object per line per interval");
+
   if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
   return guarded_main("droplab", [&]() -> int {
     try {
@@ -48,6 +58,17 @@ int main(int argc, char** argv) {
           throw UsageError("--interval " + interval + ": must be 10ms..10s");
         }
         return harness::run_experiment(run_opt);
+      }
+      if (*cnt) {
+        try {
+          cnt_opt.interval_ns = parse_duration_ns(cnt_interval);
+        } catch (const UnitError& e) {
+          throw UsageError(std::string("--interval ") + e.what());
+        }
+        if (cnt_opt.interval_ns < 10'000'000 || cnt_opt.interval_ns > 3'600'000'000'000ULL) {
+          throw UsageError("--interval " + cnt_interval + ": must be 10ms..1h");
+        }
+        return harness::counters_command(cnt_opt);
       }
       if (*up) return harness::lab_up_command();
       if (*down) return harness::lab_down_command(recover);

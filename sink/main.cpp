@@ -3,7 +3,7 @@
 #include "droplab/sink/options.hpp"
 #include "droplab/sink/run.hpp"
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   CLI::App app{"droplab-sink", "droplab-sink"};
   droplab::sink::Options opts;
   droplab::sink::add_options(app, opts);

@@ -1,6 +1,7 @@
 #include "droplab/sink/options.hpp"
 
 #include "droplab/cli.hpp"
+#include "droplab/json_util.hpp"
 #include "droplab/units.hpp"
 
 #include <fmt/format.h>
@@ -20,17 +21,17 @@ constexpr std::uint64_t kMaxRcvbuf = INT_MAX / 2;
 
 // Runs a droplab unit parser, turning its UnitError into a UsageError that
 // names the flag.
-template <typename F> auto parse_flag(std::string_view flag, std::string_view value, F &&parse) {
+template <typename F> auto parse_flag(std::string_view flag, std::string_view value, F&& parse) {
   try {
     return parse();
-  } catch (const UnitError &e) {
+  } catch (const UnitError& e) {
     usage(flag, value, e.what());
   }
 }
 
 } // namespace
 
-void add_options(CLI::App &app, Options &o) {
+void add_options(CLI::App& app, Options& o) {
   app.description("droplab-sink: a UDP receiver constrained like a real application "
                   "(small buffer, slow reader, pauses), counting per-flow loss, "
                   "duplicates and reordering from droplab payload headers.\n"
@@ -41,6 +42,9 @@ void add_options(CLI::App &app, Options &o) {
                  "SO_RCVBUF request in bytes, binary prefixes (4096, 64KiB, 1M). The kernel "
                  "doubles it, capped by net.core.rmem_max; the granted size is reported. "
                  "Default: net.core.rmem_default");
+  app.add_option("--rcvbuf-force", o.rcvbuf_force,
+                 "like --rcvbuf but with SO_RCVBUFFORCE (needs CAP_NET_ADMIN): not capped by "
+                 "net.core.rmem_max, binary prefixes (8M). Excludes --rcvbuf. Default: none");
   app.add_option("--read-rate", o.read_rate,
                  "read at most this many datagrams/s, SI prefixes (500pps, 50kpps, 1Mpps; "
                  "\"max\"). Idle time is not banked. Default: max");
@@ -50,14 +54,34 @@ void add_options(CLI::App &app, Options &o) {
   app.add_option(
       "--batch", o.batch,
       fmt::format("datagrams per recvmmsg call, 1..{} (default {})", kMaxBatch, kDefaultBatch));
+  app.add_option("--work", o.work,
+                 fmt::format("CPU time burnt (busy loop) per datagram read, like an "
+                             "application's processing: 500ns, 20us; a bare number is ns; "
+                             "0..{} ns (default 0)",
+                             kMaxWorkNs));
+  app.add_option("--hang-after", o.hang_after,
+                 "stop reading for good this long after the start (2s, 500ms): everything "
+                 "later stays queued in or is dropped by the socket; no drain at stop. "
+                 "Default: never");
+  app.add_option("--threads", o.threads,
+                 fmt::format("reader threads, each with its own SO_REUSEPORT socket, 1..{} "
+                             "(default 1). --read-rate, --stall, --work apply to each reader",
+                             kMaxThreads));
+  app.add_option("--cpus", o.cpus,
+                 "pin reader i to the i-th CPU of this list (wrapping), e.g. 0 or 0,1 or 0-1; "
+                 "CPUs 0..online-1. Default: not pinned");
   app.add_option("--duration", o.duration,
                  "stop after this long (2s, 500ms, 1m); default: until SIGINT/SIGTERM");
-  app.add_option("--backend", o.backend, "receive backend: recvmmsg|auto (default auto)");
+  app.add_option("--backend", o.backend,
+                 "receive backend: recvmmsg|recv|asio|io_uring|auto (default auto = recvmmsg)");
   app.add_option("--ready-file", o.ready_file,
                  "write {pid, listen, rcvbuf_granted, socket_inode} here (atomically) once the "
                  "socket is bound and configured");
   app.add_option("--json", o.json_file, "write the JSON report to this file at the end");
   app.add_flag("--quiet", o.quiet, "no per-second lines on stdout");
+  app.add_flag("--json-stream", o.json_stream,
+               "stdout carries one JSON object per line: {\"event\":\"start\"|\"interval\"|"
+               "\"end\", ...} instead of human lines");
 }
 
 Stall parse_stall(std::string_view text) {
@@ -74,7 +98,46 @@ Stall parse_stall(std::string_view text) {
   return s;
 }
 
-Config to_config(const Options &o) {
+std::vector<unsigned> parse_cpu_list(std::string_view text, unsigned online) {
+  const std::string range = fmt::format("CPUs 0..{}, e.g. 0 or 0,1 or 0-1", online - 1);
+  std::vector<unsigned> out;
+  auto number = [&](std::string_view part) -> unsigned {
+    std::uint64_t v = 0;
+    try {
+      v = parse_count(part);
+    } catch (const UnitError&) {
+      usage("--cpus", text, "not a CPU list (" + range + ")");
+    }
+    if (v >= online) usage("--cpus", text, fmt::format("CPU {} is not online ({})", v, range));
+    return static_cast<unsigned>(v);
+  };
+  std::string_view rest = text;
+  while (true) {
+    std::size_t comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    std::size_t dash = item.find('-');
+    unsigned lo = number(item.substr(0, dash));
+    unsigned hi = dash == std::string_view::npos ? lo : number(item.substr(dash + 1));
+    if (hi < lo) usage("--cpus", text, "a range must go up (" + range + ")");
+    for (unsigned c = lo; c <= hi; ++c)
+      out.push_back(c);
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(comma + 1);
+  }
+  return out;
+}
+
+std::uint64_t parse_work_ns(std::string_view text) {
+  const bool bare = !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
+  std::uint64_t ns = bare ? parse_flag("--work", text, [&] { return parse_count(text); })
+                          : parse_flag("--work", text, [&] { return parse_duration_ns(text); });
+  if (ns > kMaxWorkNs) {
+    usage("--work", text, fmt::format("must be 0..{} ns (0..10ms)", kMaxWorkNs));
+  }
+  return ns;
+}
+
+Config to_config(const Options& o) {
   Config c;
   c.listen = parse_flag("--listen", o.listen, [&] { return parse_endpoint(o.listen); });
 
@@ -86,6 +149,20 @@ Config to_config(const Options &o) {
                         format_bytes(kMaxRcvbuf)));
     }
     c.rcvbuf = b;
+  }
+  if (!o.rcvbuf_force.empty()) {
+    if (!o.rcvbuf.empty()) {
+      usage("--rcvbuf-force", o.rcvbuf_force, "give either --rcvbuf or --rcvbuf-force, not both");
+    }
+    std::uint64_t b =
+        parse_flag("--rcvbuf-force", o.rcvbuf_force, [&] { return parse_size(o.rcvbuf_force); });
+    if (b < 1 || b > kMaxRcvbuf) {
+      usage("--rcvbuf-force", o.rcvbuf_force,
+            fmt::format("must be 1 B..{} (SO_RCVBUFFORCE is an int the kernel doubles)",
+                        format_bytes(kMaxRcvbuf)));
+    }
+    c.rcvbuf = b;
+    c.rcvbuf_force = true;
   }
 
   if (!o.read_rate.empty()) {
@@ -105,6 +182,25 @@ Config to_config(const Options &o) {
     c.batch = static_cast<unsigned>(n);
   }
 
+  if (!o.work.empty()) c.work_ns = parse_work_ns(o.work);
+
+  if (!o.hang_after.empty()) {
+    std::uint64_t d =
+        parse_flag("--hang-after", o.hang_after, [&] { return parse_duration_ns(o.hang_after); });
+    if (d == 0) usage("--hang-after", o.hang_after, "must be greater than 0 (e.g. 2s, 500ms)");
+    c.hang_after_ns = d;
+  }
+
+  if (!o.threads.empty()) {
+    std::uint64_t n = parse_flag("--threads", o.threads, [&] { return parse_count(o.threads); });
+    if (n < 1 || n > kMaxThreads) {
+      usage("--threads", o.threads, fmt::format("must be 1..{}", kMaxThreads));
+    }
+    c.threads = static_cast<unsigned>(n);
+  }
+
+  if (!o.cpus.empty()) c.cpus = parse_cpu_list(o.cpus, online_cpus());
+
   if (!o.duration.empty()) {
     std::uint64_t d =
         parse_flag("--duration", o.duration, [&] { return parse_duration_ns(o.duration); });
@@ -117,13 +213,20 @@ Config to_config(const Options &o) {
     c.backend = BackendChoice::Auto;
   } else if (o.backend == "recvmmsg") {
     c.backend = BackendChoice::Recvmmsg;
+  } else if (o.backend == "recv") {
+    c.backend = BackendChoice::Recv;
+  } else if (o.backend == "asio") {
+    c.backend = BackendChoice::Asio;
+  } else if (o.backend == "io_uring") {
+    c.backend = BackendChoice::IoUring;
   } else {
-    usage("--backend", o.backend, "must be one of: recvmmsg, auto");
+    usage("--backend", o.backend, "must be one of: recvmmsg, recv, asio, io_uring, auto");
   }
 
   c.ready_file = o.ready_file;
   c.json_file = o.json_file;
   c.quiet = o.quiet;
+  c.json_stream = o.json_stream;
   return c;
 }
 

@@ -7,8 +7,8 @@
 namespace droplab::sink {
 
 RecvmmsgRx::RecvmmsgRx(int fd, unsigned batch)
-    : fd_(fd), data_(std::size_t{batch} * kSlotBytes), control_(std::size_t{batch} * kControlBytes),
-      iov_(batch), msgs_(batch), out_(batch) {
+    : RxBackend(fd), data_(std::size_t{batch} * kSlotBytes),
+      control_(std::size_t{batch} * kControlBytes), iov_(batch), msgs_(batch), out_(batch) {
   for (unsigned i = 0; i < batch; ++i) {
     iov_[i] = {.iov_base = data_.data() + std::size_t{i} * kSlotBytes, .iov_len = kSlotBytes};
   }
@@ -35,17 +35,14 @@ std::span<const RxDatagram> RecvmmsgRx::read_batch(std::size_t max) {
     throw std::system_error(err, std::generic_category(), "recvmmsg");
   }
   for (int i = 0; i < got; ++i) {
-    msghdr &h = msgs_[i].msg_hdr;
-    for (cmsghdr *c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
-      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
-        std::uint32_t v = 0;
-        std::memcpy(&v, CMSG_DATA(c), sizeof v);
-        rxq_ovfl_ = v; // datagrams arrive in queue order: the last is the latest
-      }
-    }
+    msghdr& h = msgs_[i].msg_hdr;
+    std::uint64_t rx_ns = 0;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c))
+      parse_rx_cmsg(c, rxq_ovfl_, rx_ns);
     std::size_t len = msgs_[i].msg_len;
     out_[i] = {.head = {data_.data() + std::size_t(i) * kSlotBytes, std::min(len, kSlotBytes)},
-               .length = len};
+               .length = len,
+               .kernel_rx_ns = rx_ns};
   }
   return {out_.data(), static_cast<std::size_t>(got)};
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "droplab/sink/rx_backend.hpp"
+#include "rx_cmsg.hpp"
 
 #include <sys/socket.h>
 
@@ -20,10 +21,8 @@ private:
   // Each slot copies only this much: the sink needs the header, and
   // MSG_TRUNC still reports every datagram's full length.
   static constexpr std::size_t kSlotBytes = 2048;
-  // Room for one SO_RXQ_OVFL cmsg (a u32) per datagram.
-  static constexpr std::size_t kControlBytes = CMSG_SPACE(sizeof(std::uint32_t));
+  static constexpr std::size_t kControlBytes = kRxControlBytes;
 
-  int fd_;
   std::vector<std::byte> data_;
   std::vector<std::byte> control_;
   std::vector<iovec> iov_;

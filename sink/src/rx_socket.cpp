@@ -13,7 +13,7 @@
 namespace droplab::sink {
 namespace {
 
-void set_int_opt(int fd, int level, int name, int value, const char *what) {
+void set_int_opt(int fd, int level, int name, int value, const char* what) {
   if (::setsockopt(fd, level, name, &value, sizeof value) != 0) {
     throw std::system_error(errno, std::generic_category(), what);
   }
@@ -21,21 +21,28 @@ void set_int_opt(int fd, int level, int name, int value, const char *what) {
 
 } // namespace
 
-RxSocket open_rx_socket(const Endpoint &listen, std::optional<std::uint64_t> rcvbuf) {
+RxSocket open_rx_socket(const Endpoint& listen, const RxSocketOptions& opts) {
   RxSocket s;
   s.fd = Fd(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!s.fd) throw std::system_error(errno, std::generic_category(), "socket(AF_INET, SOCK_DGRAM)");
   const int fd = s.fd.get();
 
   // Before bind, so the buffer is the constrained size from the first datagram.
-  if (rcvbuf) {
-    set_int_opt(fd, SOL_SOCKET, SO_RCVBUF, static_cast<int>(*rcvbuf), "setsockopt(SO_RCVBUF)");
+  if (opts.rcvbuf && opts.rcvbuf_force) {
+    // Needs CAP_NET_ADMIN (EPERM otherwise).
+    set_int_opt(fd, SOL_SOCKET, SO_RCVBUFFORCE, static_cast<int>(*opts.rcvbuf),
+                "setsockopt(SO_RCVBUFFORCE)");
+  } else if (opts.rcvbuf) {
+    set_int_opt(fd, SOL_SOCKET, SO_RCVBUF, static_cast<int>(*opts.rcvbuf), "setsockopt(SO_RCVBUF)");
   }
+  if (opts.reuseport) set_int_opt(fd, SOL_SOCKET, SO_REUSEPORT, 1, "setsockopt(SO_REUSEPORT)");
   // Each datagram then carries the socket's drop count (sk_drops) as a cmsg.
   set_int_opt(fd, SOL_SOCKET, SO_RXQ_OVFL, 1, "setsockopt(SO_RXQ_OVFL)");
+  // ... and the kernel's receive time (CLOCK_REALTIME), for the queue time.
+  set_int_opt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1, "setsockopt(SO_TIMESTAMPNS)");
 
   sockaddr_in sa = listen.sockaddr();
-  if (::bind(fd, reinterpret_cast<const sockaddr *>(&sa), sizeof sa) != 0) {
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0) {
     throw std::system_error(errno, std::generic_category(), "bind " + listen.to_string());
   }
 

@@ -16,7 +16,7 @@ constexpr std::uint64_t kSec = 1'000'000'000ULL;
 
 // A reader that always finds data and takes every grant, waking exactly when
 // the schedule says. Returns how many datagrams it read in [start, end).
-std::uint64_t simulate_busy(ReaderSchedule &s, std::uint64_t start, std::uint64_t end) {
+std::uint64_t simulate_busy(ReaderSchedule& s, std::uint64_t start, std::uint64_t end) {
   std::uint64_t now = start, total = 0;
   while (now < end) {
     auto g = s.grant(now);
@@ -90,7 +90,7 @@ TEST(ReaderSchedule, StallWindowsRepeat) {
       {.t = 700 * kMs, .stalled = true}, {.t = 999 * kMs, .stalled = true},
       {.t = kSec, .stalled = false},     {.t = 5 * kSec + 750 * kMs, .stalled = true},
   };
-  for (const Case &c : cases) {
+  for (const Case& c : cases) {
     EXPECT_EQ(s.stalled(c.t), c.stalled) << c.t;
     auto g = s.grant(c.t);
     EXPECT_EQ(g.reads == 0, c.stalled) << c.t;

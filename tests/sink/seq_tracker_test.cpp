@@ -61,11 +61,11 @@ TEST(SeqTracker, TableOfSequences) {
        .lost = 0xFFFFFFFELL + 2,
        .highest = k2p32 + 1},
   };
-  for (const SeqCase &c : cases) {
+  for (const SeqCase& c : cases) {
     SeqTracker t;
     for (std::uint32_t s : c.seqs)
       t.add(s);
-    const FlowCounts &got = t.counts();
+    const FlowCounts& got = t.counts();
     EXPECT_EQ(got.received, c.received) << c.name;
     EXPECT_EQ(got.lost, c.lost) << c.name;
     EXPECT_EQ(got.duplicates, c.duplicates) << c.name;
@@ -110,7 +110,7 @@ TEST(SeqTracker, GapReorderAndDuplicateAcrossTheWrap) {
   t.add(0);           // late: reordered
   t.add(0xFFFFFFFEU); // duplicate from the previous lap
   t.add(2);
-  const FlowCounts &c = t.counts();
+  const FlowCounts& c = t.counts();
   EXPECT_EQ(c.received, 6u);
   EXPECT_EQ(c.lost, lost0 + 1); // only 0xFFFFFFFF is still missing
   EXPECT_EQ(c.reordered, 1u);
@@ -134,7 +134,7 @@ TEST(SeqTracker, OlderThanTheWindowIsStale) {
   EXPECT_EQ(t.add(oldest), SeqOutcome::Duplicate);
   EXPECT_EQ(t.add(oldest), SeqOutcome::Duplicate);
   EXPECT_EQ(t.add(oldest - 1), SeqOutcome::Stale);
-  const FlowCounts &c = t.counts();
+  const FlowCounts& c = t.counts();
   EXPECT_EQ(c.stale, 3u);
   EXPECT_EQ(c.lost, 1); // a stale packet does not undo a loss
   EXPECT_EQ(c.duplicates, 3u);

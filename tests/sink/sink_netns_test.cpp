@@ -25,7 +25,7 @@ using namespace sinktest;
 
 namespace {
 
-constexpr const char *kAddr = "198.18.0.1"; // RFC 2544 benchmarking range
+constexpr const char* kAddr = "198.18.0.1"; // RFC 2544 benchmarking range
 constexpr std::uint16_t kPort = 9000;
 
 std::string unique_ns() {
@@ -41,7 +41,7 @@ struct TempFiles {
     dir = ::mkdtemp(tmpl);
   }
   ~TempFiles() {
-    for (const char *f : {"/ready.json", "/report.json", "/out.txt"})
+    for (const char* f : {"/ready.json", "/report.json", "/out.txt"})
       std::remove((dir + f).c_str());
     ::rmdir(dir.c_str());
   }
@@ -60,7 +60,7 @@ protected:
   }
 
   // Starts the sink in the namespace and waits for its ready file.
-  std::unique_ptr<ChildProcess> start_sink(const std::vector<std::string> &extra) {
+  std::unique_ptr<ChildProcess> start_sink(const std::vector<std::string>& extra) {
     std::vector<std::string> argv = {"ip",
                                      "netns",
                                      "exec",
@@ -79,7 +79,7 @@ protected:
     return p;
   }
 
-  json stop_and_report(ChildProcess &sink) {
+  json stop_and_report(ChildProcess& sink) {
     sink.signal(SIGTERM);
     std::optional<int> rc = sink.wait(10'000);
     EXPECT_EQ(rc, 0) << read_text(files_.out());
@@ -121,7 +121,7 @@ TEST_F(SinkNetns, CountsLossDuplicatesAndReorderingExactly) {
   ASSERT_EQ(send_in_netns(ns_->name(), kAddr, kPort, d), d.size());
 
   json r = stop_and_report(*sink);
-  const json &s = r.at("summary");
+  const json& s = r.at("summary");
   EXPECT_EQ(r.at("schema_version"), 1);
   EXPECT_EQ(r.at("tool"), "droplab-sink");
   EXPECT_EQ(r.at("context").at("backend"), "recvmmsg");
@@ -140,7 +140,7 @@ TEST_F(SinkNetns, CountsLossDuplicatesAndReorderingExactly) {
   EXPECT_TRUE(s.at("socket_drops_rxq_ovfl").is_null()); // no drop: the kernel never reports one
   EXPECT_EQ(s.at("stopped_by"), "signal");
 
-  const json &flows = r.at("flows");
+  const json& flows = r.at("flows");
   ASSERT_EQ(flows.size(), 2u);
   EXPECT_EQ(flows[0].at("flow"), 0);
   EXPECT_EQ(flows[0].at("received"), 991);
@@ -167,7 +167,7 @@ TEST_F(SinkNetns, SlowReaderWithTinyBufferCountsSocketDrops) {
   ASSERT_EQ(send_in_netns(ns_->name(), kAddr, kPort, d), sent_count);
 
   json r = stop_and_report(*sink);
-  const json &s = r.at("summary");
+  const json& s = r.at("summary");
   EXPECT_EQ(r.at("context").at("rcvbuf_requested"), 4096);
   EXPECT_EQ(r.at("context").at("rcvbuf_granted"), 8192); // doubled by the kernel
   ASSERT_TRUE(s.at("socket_drops_meminfo").is_number());
@@ -210,7 +210,7 @@ TEST_F(SinkNetns, StopsByItselfAtDuration) {
 TEST(SinkBinary, BadFlagsExit2) {
   const std::vector<std::vector<std::string>> cases = {
       {"--batch", "0"}, {"--stall", "2s/1s"}, {"--rcvbuf", "lots"}, {"--no-such-flag"}};
-  for (const auto &c : cases) {
+  for (const auto& c : cases) {
     std::vector<std::string> argv = {DROPLAB_SINK_BIN, "--listen", "198.18.0.1:9000"};
     argv.insert(argv.end(), c.begin(), c.end());
     EXPECT_EQ(run_quiet(argv), 2) << c[0];

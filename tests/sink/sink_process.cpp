@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -21,14 +22,15 @@
 #include <sstream>
 #include <system_error>
 #include <thread>
+#include <time.h>
 
 namespace sinktest {
 namespace {
 
-pid_t spawn(const std::vector<std::string> &argv, const char *out_path) {
-  std::vector<char *> args;
-  for (const auto &a : argv)
-    args.push_back(const_cast<char *>(a.c_str()));
+pid_t spawn(const std::vector<std::string>& argv, const char* out_path) {
+  std::vector<char*> args;
+  for (const auto& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = ::fork();
   if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
@@ -46,7 +48,7 @@ pid_t spawn(const std::vector<std::string> &argv, const char *out_path) {
 
 } // namespace
 
-int run_quiet(const std::vector<std::string> &argv) {
+int run_quiet(const std::vector<std::string>& argv) {
   pid_t pid = spawn(argv, "/dev/null");
   int st = 0;
   while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
@@ -54,8 +56,8 @@ int run_quiet(const std::vector<std::string> &argv) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-std::optional<NetnsGuard> NetnsGuard::create(const std::string &name, const std::string &addr,
-                                             std::string &why) {
+std::optional<NetnsGuard> NetnsGuard::create(const std::string& name, const std::string& addr,
+                                             std::string& why) {
   if (run_quiet({"ip", "netns", "add", name}) != 0) {
     why = "`ip netns add " + name + "` failed (needs CAP_SYS_ADMIN and iproute2)";
     return std::nullopt;
@@ -69,11 +71,11 @@ std::optional<NetnsGuard> NetnsGuard::create(const std::string &name, const std:
   return std::optional<NetnsGuard>(std::move(g));
 }
 
-NetnsGuard::NetnsGuard(NetnsGuard &&o) noexcept : name_(std::move(o.name_)) {
+NetnsGuard::NetnsGuard(NetnsGuard&& o) noexcept : name_(std::move(o.name_)) {
   o.name_.clear();
 }
 
-NetnsGuard &NetnsGuard::operator=(NetnsGuard &&o) noexcept {
+NetnsGuard& NetnsGuard::operator=(NetnsGuard&& o) noexcept {
   if (this != &o) {
     if (!name_.empty()) run_quiet({"ip", "netns", "del", name_});
     name_ = std::move(o.name_);
@@ -86,7 +88,7 @@ NetnsGuard::~NetnsGuard() {
   if (!name_.empty()) run_quiet({"ip", "netns", "del", name_});
 }
 
-ChildProcess::ChildProcess(const std::vector<std::string> &argv, const std::string &out_path)
+ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& out_path)
     : pid_(spawn(argv, out_path.c_str())) {}
 
 ChildProcess::~ChildProcess() {
@@ -121,14 +123,14 @@ void ChildProcess::signal(int sig) {
   if (running()) ::kill(pid_, sig);
 }
 
-std::string read_text(const std::string &path) {
+std::string read_text(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
 
-bool wait_for_ready_file(const std::string &path, ChildProcess &proc, int timeout_ms) {
+bool wait_for_ready_file(const std::string& path, ChildProcess& proc, int timeout_ms) {
   auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (std::chrono::steady_clock::now() < end) {
     // The sink writes it with rename(), so a file that exists is complete.
@@ -141,8 +143,109 @@ bool wait_for_ready_file(const std::string &path, ChildProcess &proc, int timeou
   return false;
 }
 
-std::size_t send_in_netns(const std::string &ns, const std::string &dst_addr, std::uint16_t port,
-                          const std::vector<Datagram> &datagrams) {
+namespace {
+
+// Runs `body` on a thread that joined namespace `ns` (setns moves only the
+// calling thread, so the test process stays put); rethrows its exception.
+template <typename F> void in_netns(const std::string& ns, F&& body) {
+  std::exception_ptr error;
+  std::thread t([&] {
+    try {
+      std::string path = "/run/netns/" + ns;
+      int nsfd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (nsfd < 0) throw std::system_error(errno, std::generic_category(), "open " + path);
+      int rc = ::setns(nsfd, CLONE_NEWNET);
+      int err = errno;
+      ::close(nsfd);
+      if (rc != 0) throw std::system_error(err, std::generic_category(), "setns " + path);
+      body();
+    } catch (...) {
+      error = std::current_exception();
+    }
+  });
+  t.join();
+  if (error) std::rethrow_exception(error);
+}
+
+std::uint64_t now_ns(clockid_t c) {
+  timespec ts{};
+  ::clock_gettime(c, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL +
+         static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+} // namespace
+
+std::size_t send_paced_in_netns(const std::string& ns, const std::string& dst_addr,
+                                std::uint16_t port, double rate_pps, std::size_t count,
+                                unsigned flows, std::uint16_t first_flow) {
+  std::size_t sent = 0;
+  in_netns(ns, [&] {
+    std::vector<int> fds;
+    struct Closer {
+      std::vector<int>& f;
+      ~Closer() {
+        for (int fd : f)
+          ::close(fd);
+      }
+    } closer{fds};
+    sockaddr_in dst{};
+    dst.sin_family = AF_INET;
+    dst.sin_port = htons(port);
+    ::inet_pton(AF_INET, dst_addr.c_str(), &dst.sin_addr);
+    for (unsigned f = 0; f < flows; ++f) {
+      int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
+      fds.push_back(fd);
+      if (::connect(fd, reinterpret_cast<const sockaddr*>(&dst), sizeof dst) != 0) {
+        throw std::system_error(errno, std::generic_category(), "connect");
+      }
+    }
+    std::vector<std::uint32_t> seq(flows, 0);
+    std::array<std::byte, 32> buf{};
+    buf.fill(std::byte{0x5a});
+    const std::uint64_t start = now_ns(CLOCK_MONOTONIC);
+    const auto bound = start +
+                       static_cast<std::uint64_t>(static_cast<double>(count) / rate_pps * 1e9) +
+                       5'000'000'000ULL;
+    std::size_t i = 0;
+    while (i < count) {
+      const std::uint64_t now = now_ns(CLOCK_MONOTONIC);
+      if (now >= bound) break;
+      // Datagrams due by now at rate_pps, sent back to back, then a 100 us nap.
+      auto due = static_cast<std::size_t>(static_cast<double>(now - start) * rate_pps / 1e9) + 1;
+      for (; i < std::min(due, count); ++i) {
+        unsigned f = static_cast<unsigned>(i % flows);
+        droplab::encode_payload({.flow = static_cast<std::uint16_t>(first_flow + f),
+                                 .seq = seq[f]++,
+                                 .send_ns = now_ns(CLOCK_REALTIME)},
+                                buf);
+        if (::send(fds[f], buf.data(), buf.size(), 0) == static_cast<ssize_t>(buf.size())) ++sent;
+      }
+      timespec nap{.tv_sec = 0, .tv_nsec = 100'000};
+      ::nanosleep(&nap, nullptr);
+    }
+  });
+  return sent;
+}
+
+std::optional<std::uint64_t> proc_udp_drops(pid_t pid, std::uint64_t inode) {
+  std::istringstream in(read_text("/proc/" + std::to_string(pid) + "/net/udp"));
+  std::string line;
+  std::getline(in, line); // header
+  while (std::getline(in, line)) {
+    std::istringstream row(line);
+    std::vector<std::string> col;
+    for (std::string c; row >> c;)
+      col.push_back(c);
+    // sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops
+    if (col.size() >= 13 && col[9] == std::to_string(inode)) return std::stoull(col.back());
+  }
+  return std::nullopt;
+}
+
+std::size_t send_in_netns(const std::string& ns, const std::string& dst_addr, std::uint16_t port,
+                          const std::vector<Datagram>& datagrams) {
   std::size_t sent = 0;
   std::exception_ptr error;
   // setns() moves only the calling thread, so the test process stays put.
@@ -162,10 +265,10 @@ std::size_t send_in_netns(const std::string &ns, const std::string &dst_addr, st
       dst.sin_port = htons(port);
       ::inet_pton(AF_INET, dst_addr.c_str(), &dst.sin_addr);
       std::array<std::byte, 32> buf{};
-      for (const Datagram &d : datagrams) {
+      for (const Datagram& d : datagrams) {
         buf.fill(std::byte{0x5a});
         if (d.valid) droplab::encode_payload({.flow = d.flow, .seq = d.seq, .send_ns = 0}, buf);
-        if (::sendto(fd, buf.data(), buf.size(), 0, reinterpret_cast<const sockaddr *>(&dst),
+        if (::sendto(fd, buf.data(), buf.size(), 0, reinterpret_cast<const sockaddr*>(&dst),
                      sizeof dst) == static_cast<ssize_t>(buf.size())) {
           ++sent;
         }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace droplab::sink {
 
@@ -17,22 +18,30 @@ struct Stall {
   std::uint64_t every_ns = 0;
 };
 
-enum class BackendChoice { Auto, Recvmmsg };
+enum class BackendChoice { Auto, Recvmmsg, Recv, Asio, IoUring };
 
 inline constexpr unsigned kDefaultBatch = 64;
 inline constexpr unsigned kMaxBatch = 1024; // UIO_MAXIOV caps recvmmsg's vlen at 1024
+inline constexpr unsigned kMaxThreads = 64;
+inline constexpr std::uint64_t kMaxWorkNs = 10'000'000; // 10 ms of CPU per datagram
 
 struct Config {
   Endpoint listen;
   std::optional<std::uint64_t> rcvbuf; // bytes for SO_RCVBUF; nullopt = rmem_default
+  bool rcvbuf_force = false;           // set it with SO_RCVBUFFORCE (beyond rmem_max)
   std::optional<double> read_rate_pps; // nullopt = read as fast as possible
   std::optional<Stall> stall;
-  unsigned batch = kDefaultBatch;           // recvmmsg vlen, 1..kMaxBatch
-  std::optional<std::uint64_t> duration_ns; // nullopt = until SIGINT/SIGTERM
+  unsigned batch = kDefaultBatch;             // recvmmsg vlen, 1..kMaxBatch
+  std::uint64_t work_ns = 0;                  // CPU burnt per datagram read (--work)
+  std::optional<std::uint64_t> hang_after_ns; // stop reading for good this long after start
+  unsigned threads = 1;                       // readers, one SO_REUSEPORT socket each
+  std::vector<unsigned> cpus;                 // reader i pinned to cpus[i % size]; empty = none
+  std::optional<std::uint64_t> duration_ns;   // nullopt = until SIGINT/SIGTERM
   BackendChoice backend = BackendChoice::Auto;
-  std::string ready_file; // empty = none
-  std::string json_file;  // empty = none
-  bool quiet = false;     // no per-second lines
+  std::string ready_file;   // empty = none
+  std::string json_file;    // empty = none
+  bool quiet = false;       // no per-second lines
+  bool json_stream = false; // stdout: one JSON object per line instead of human lines
   std::uint64_t interval_ns = 1'000'000'000ULL;
 };
 

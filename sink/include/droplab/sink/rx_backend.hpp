@@ -1,6 +1,7 @@
-// The seam between the sink's loop and the system call that reads datagrams.
-// recvmmsg is the one implementation today; io_uring (multishot recv), asio
-// and plain recv backends plug in here later, chosen by --backend.
+// The seam between the sink's loop and the system call that reads datagrams:
+// recvmmsg (batched), recv (one recvmsg per datagram, the naive reader), asio
+// (Boost.Asio async_receive_from, as a typical C++ service reads) and io_uring
+// (multishot recvmsg into a provided buffer ring), chosen by --backend.
 #pragma once
 
 #include "droplab/sink/config.hpp"
@@ -18,6 +19,7 @@ namespace droplab::sink {
 struct RxDatagram {
   std::span<const std::byte> head; // the bytes copied (at most the backend's slot size)
   std::size_t length = 0;          // the datagram's full UDP payload length
+  std::uint64_t kernel_rx_ns = 0;  // SO_TIMESTAMPNS (CLOCK_REALTIME); 0 = unavailable
 };
 
 class RxBackend {
@@ -30,9 +32,21 @@ public:
   // interrupted the call). Throws std::system_error on any other error.
   virtual std::span<const RxDatagram> read_batch(std::size_t max) = 0;
 
+  // Blocks until read_batch may return something or `timeout_ns` passes
+  // (a signal returns early). The default polls the socket.
+  virtual void wait(std::uint64_t timeout_ns);
+
   // The socket's drop count from the latest SO_RXQ_OVFL cmsg; nullopt if the
-  // kernel never attached one (it does so only once the count is non-zero).
+  // kernel never attached one (it does so only once the count is non-zero)
+  // or the backend cannot see control messages (asio).
   virtual std::optional<std::uint64_t> last_rxq_ovfl() const = 0;
+
+  // Whether kernel_rx_ns can be filled (asio's receive_from drops cmsgs).
+  virtual bool has_kernel_timestamps() const { return true; }
+
+protected:
+  explicit RxBackend(int fd) : fd_(fd) {}
+  int fd_;
 };
 
 struct BackendSelection {
@@ -41,7 +55,15 @@ struct BackendSelection {
 };
 
 // Builds the backend for `choice` reading from `fd` (borrowed; must outlive
-// the backend) with room for `batch` datagrams per call.
+// the backend) with room for `batch` datagrams per call. Auto is recvmmsg (see
+// the reason it records). A backend the kernel refuses (io_uring) throws.
 BackendSelection make_backend(BackendChoice choice, int fd, unsigned batch);
+
+std::string_view backend_name(BackendChoice choice);
+
+// Really tries `choice` on a throwaway UDP socket bound to 127.0.0.1 (io_uring:
+// a ring, a buffer ring, an armed multishot recvmsg). Empty if it works,
+// otherwise why not.
+std::string probe_backend(BackendChoice choice);
 
 } // namespace droplab::sink

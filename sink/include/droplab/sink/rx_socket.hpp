@@ -16,9 +16,16 @@ struct RxSocket {
   std::uint64_t inode = 0;          // fstat st_ino: the inode column of /proc/net/udp
 };
 
-// Opens a non-blocking UDP socket, sets SO_RCVBUF (if `rcvbuf` is given) and
-// SO_RXQ_OVFL, and binds `listen`. Throws std::system_error naming the call.
-RxSocket open_rx_socket(const Endpoint &listen, std::optional<std::uint64_t> rcvbuf);
+struct RxSocketOptions {
+  std::optional<std::uint64_t> rcvbuf; // nullopt = rmem_default
+  bool rcvbuf_force = false;           // SO_RCVBUFFORCE: not capped by rmem_max
+  bool reuseport = false;              // SO_REUSEPORT: one of several readers' sockets
+};
+
+// Opens a non-blocking UDP socket, sets SO_RCVBUF or SO_RCVBUFFORCE (if a
+// size is given), SO_REUSEPORT (if asked), SO_RXQ_OVFL and SO_TIMESTAMPNS,
+// and binds `listen`. Throws std::system_error naming the call.
+RxSocket open_rx_socket(const Endpoint& listen, const RxSocketOptions& opts);
 
 // The socket's drop count now: getsockopt(SO_MEMINFO)[SK_MEMINFO_DROPS]
 // (Linux >= 4.6). nullopt when the kernel does not support it.

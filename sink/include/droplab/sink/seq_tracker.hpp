@@ -37,7 +37,7 @@ public:
   // after 0xFFFFFFF0 is 2^32 + 2. nullopt for a value that would fall below 0.
   std::optional<std::uint64_t> extend(std::uint32_t seq) const;
 
-  const FlowCounts &counts() const { return counts_; }
+  const FlowCounts& counts() const { return counts_; }
 
 private:
   bool seen(std::uint64_t s) const;
