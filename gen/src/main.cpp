@@ -3,7 +3,7 @@
 #include "gen/config.hpp"
 #include "gen/run.hpp"
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   CLI::App app{"droplab-gen", "droplab-gen"};
   droplab::gen::Flags flags;
   droplab::gen::add_flags(app, flags);

@@ -24,23 +24,23 @@ Flags good() {
 }
 
 // The message of the UsageError make_config throws, or "" if it accepts.
-std::string usage_error(const Flags &f) {
+std::string usage_error(const Flags& f) {
   try {
     make_config(f);
-  } catch (const UsageError &e) {
+  } catch (const UsageError& e) {
     return e.what();
   }
   return "";
 }
 
 struct BadCase {
-  const char *name;
-  const char *flag;
+  const char* name;
+  const char* flag;
   std::string value;
   std::vector<std::string> expect; // substrings of the message
 };
 
-Flags with(const char *flag, const std::string &value) {
+Flags with(const char* flag, const std::string& value) {
   Flags f = good();
   const std::string name = flag;
   if (name == "--dst") f.dst = value;
@@ -52,6 +52,13 @@ Flags with(const char *flag, const std::string &value) {
   if (name == "--batch") f.batch = value;
   if (name == "--src-port") f.src_port = value;
   if (name == "--backend") f.backend = value;
+  if (name == "--imix") f.imix = value;
+  if (name == "--pattern") f.pattern = value;
+  if (name == "--burst") f.burst = value;
+  if (name == "--threads") f.threads = value;
+  if (name == "--cpus") f.cpus = value;
+  if (name == "--dst-mac") f.dst_mac = value;
+  if (name == "--dst-range") f.dst_range = value;
   return f;
 }
 
@@ -93,7 +100,51 @@ TEST(GenConfig, BadValuesNameTheFlagValueAndRange) {
       {.name = "backend unknown",
        .flag = "--backend",
        .value = "xdp",
-       .expect = {"--backend xdp", "auto or sendmmsg"}},
+       .expect = {"--backend xdp", "auto, af_packet, io_uring or sendmmsg"}},
+      {.name = "imix weight missing",
+       .flag = "--imix",
+       .value = "64:7,570",
+       .expect = {"--imix", "\"570\" is not SIZE:WEIGHT"}},
+      {.name = "imix weight word",
+       .flag = "--imix",
+       .value = "64:x",
+       .expect = {"--imix", "\"64:x\" is not SIZE:WEIGHT"}},
+      {.name = "imix size too small",
+       .flag = "--imix",
+       .value = "20:1",
+       .expect = {"--imix", "size 20 must be 64..9000"}},
+      {.name = "imix zero weight",
+       .flag = "--imix",
+       .value = "64:0",
+       .expect = {"--imix", "weight of 64 must be at least 1"}},
+      {.name = "pattern unknown",
+       .flag = "--pattern",
+       .value = "square",
+       .expect = {"--pattern", "\"square\" is not a pattern", "onoff:ON/OFF"}},
+      {.name = "pattern onoff bad duration",
+       .flag = "--pattern",
+       .value = "onoff:1ms/xx",
+       .expect = {"--pattern", "xx"}},
+      {.name = "burst zero",
+       .flag = "--burst",
+       .value = "0",
+       .expect = {"--burst 0", "1..1000000"}},
+      {.name = "threads above flows",
+       .flag = "--threads",
+       .value = "2",
+       .expect = {"--threads 2", "--flows is 1"}},
+      {.name = "cpus out of range",
+       .flag = "--cpus",
+       .value = "0,999",
+       .expect = {"--cpus 0,999", "\"999\""}},
+      {.name = "dst mac",
+       .flag = "--dst-mac",
+       .value = "02:00",
+       .expect = {"--dst-mac 02:00", "MAC"}},
+      {.name = "dst range outside",
+       .flag = "--dst-range",
+       .value = "198.18.0.2-198.20.0.1",
+       .expect = {"--dst-range", "198.18.0.0/15"}},
       {.name = "flows zero", .flag = "--flows", .value = "0", .expect = {"--flows 0", "1..65535"}},
       {.name = "flows too many", .flag = "--flows", .value = "65536", .expect = {"--flows 65536"}},
       {.name = "flows negative", .flag = "--flows", .value = "-1", .expect = {"--flows", "\"-1\""}},
@@ -124,10 +175,10 @@ TEST(GenConfig, BadValuesNameTheFlagValueAndRange) {
        .expect = {"--count", "\"1.5\""}},
       {.name = "src-port zero", .flag = "--src-port", .value = "0", .expect = {"--src-port 0"}},
   };
-  for (const auto &c : cases) {
+  for (const auto& c : cases) {
     std::string msg = usage_error(with(c.flag, c.value));
     ASSERT_FALSE(msg.empty()) << c.name << ": accepted " << c.flag << " " << c.value;
-    for (const auto &e : c.expect)
+    for (const auto& e : c.expect)
       EXPECT_NE(msg.find(e), std::string::npos) << c.name << ": " << msg;
   }
 }
@@ -173,9 +224,9 @@ int run_main(std::vector<std::string> args) {
   CLI::App app{"droplab-gen", "droplab-gen"};
   Flags f;
   droplab::gen::add_flags(app, f);
-  std::vector<char *> argv;
+  std::vector<char*> argv;
   args.insert(args.begin(), "droplab-gen");
-  for (auto &a : args)
+  for (auto& a : args)
     argv.push_back(a.data());
   if (int rc = droplab::parse_cli(app, static_cast<int>(argv.size()), argv.data()); rc >= 0)
     return rc;
@@ -193,7 +244,9 @@ TEST(GenConfig, CommandLineExitCodes) {
   EXPECT_EQ(run_main({"--dst", "198.18.0.2:9000", "--rate", "fast"}), 2);
   EXPECT_EQ(run_main({"--dst", "198.18.0.2:9000", "--rate=-5kpps"}), 2);
   EXPECT_EQ(run_main({"--dst", "198.18.0.2:9000", "--rate", "1kpps", "--size", "20"}), 2);
-  EXPECT_EQ(run_main({"--dst", "198.18.0.2:9000", "--rate", "1kpps", "--backend", "io_uring"}), 2);
+  EXPECT_EQ(run_main({"--dst", "198.18.0.2:9000", "--rate", "1kpps", "--backend", "xdp"}), 2);
+  EXPECT_EQ(run_main({"--dst", "198.18.0.2:9000", "--backend", "io_uring"}), 0); // no --rate: max
+  EXPECT_EQ(run_main({"--dst", "198.18.0.2:9000", "--imix", "64:7,570"}), 2);
 }
 
 } // namespace

@@ -37,7 +37,7 @@ TEST(FlowSchedule, RoundRobinByBatchWithPerFlowSequences) {
       {.flow = 1, .first_seq = 4, .n = 2},  {.flow = 2, .first_seq = 1, .n = 3},
       {.flow = 0, .first_seq = 36, .n = 1},
   };
-  for (const auto &e : steps) {
+  for (const auto& e : steps) {
     expect_batch(s.plan(e.n, 18, buf), e);
     s.commit(e.n);
   }

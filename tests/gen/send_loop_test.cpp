@@ -78,7 +78,7 @@ TEST(SendLoop, CountRunDeliversContiguousSequencesDespiteErrors) {
   EXPECT_EQ(t.sent, 1000u);
   std::uint64_t total = 0;
   for (std::uint32_t f = 0; f < c.flows; ++f) {
-    const auto &seqs = tx.received[static_cast<std::uint16_t>(f)];
+    const auto& seqs = tx.received[static_cast<std::uint16_t>(f)];
     for (std::size_t i = 0; i < seqs.size(); ++i)
       ASSERT_EQ(seqs[i], i) << "flow " << f;
     EXPECT_EQ(sched.next_seq(f), seqs.size());
@@ -92,9 +92,9 @@ TEST(SendLoop, CountRunDeliversContiguousSequencesDespiteErrors) {
   EXPECT_LE(tx.max_batch, c.batch);
   // Errors are counted in the intervals too, and add up to the totals.
   std::uint64_t iv_sent = 0, iv_errors = 0;
-  for (const auto &i : intervals) {
+  for (const auto& i : intervals) {
     iv_sent += i.sent;
-    for (const auto &[name, n] : i.errors)
+    for (const auto& [name, n] : i.errors)
       iv_errors += n;
   }
   EXPECT_EQ(iv_sent, 1000u);

@@ -4,13 +4,17 @@
 
 #include "droplab/addr.hpp"
 #include "droplab/units.hpp"
+#include "gen/imix.hpp"
+#include "gen/shape.hpp"
 
 #include <CLI/CLI.hpp>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace droplab::gen {
 
@@ -22,7 +26,12 @@ inline constexpr std::uint64_t kCountMaxRateLimitNs = 60'000'000'000ULL;
 inline constexpr std::uint32_t kMaxBatch = 1024;
 inline constexpr std::uint32_t kMaxFlows = 65535;
 
-enum class BackendKind { Auto, Sendmmsg };
+inline constexpr std::uint32_t kMaxThreads = 64;
+
+enum class BackendKind { Auto, AfPacket, IoUring, Sendmmsg };
+
+// "af_packet" for BackendKind::AfPacket, "auto" for Auto, ...
+const char* backend_name(BackendKind k);
 
 // The flags exactly as typed; empty string = not given.
 struct Flags {
@@ -37,6 +46,27 @@ struct Flags {
   std::string backend = "auto";
   std::string json;
   bool quiet = false;
+  // Added with the AF_PACKET / io_uring backends, threads and shapes.
+  std::string dev;
+  std::string dst_mac;
+  bool qdisc_bypass = false;
+  bool zerocopy = false;
+  std::string threads = "1";
+  std::string cpus;
+  std::string burst;
+  std::string pattern;
+  std::string imix;
+  std::string seed = "1";
+  std::string src_range;
+  std::string dst_range;
+};
+
+// An inclusive IPv4 range, e.g. 198.18.0.2-198.18.0.9 (host byte order).
+struct AddrRange {
+  std::uint32_t first = 0;
+  std::uint32_t count = 0;
+  in_addr at(std::uint32_t i) const; // first + i % count
+  std::string to_string() const;
 };
 
 struct Config {
@@ -52,17 +82,35 @@ struct Config {
   BackendKind backend = BackendKind::Auto;
   std::string json_path;
   bool quiet = false;
+  std::string dev; // empty: the route to --dst decides
+  std::optional<std::array<std::uint8_t, 6>> dst_mac;
+  bool qdisc_bypass = false;
+  bool zerocopy = false;
+  std::uint32_t threads = 1;
+  std::vector<int> cpus;              // thread i pins to cpus[i % size]; empty: no pinning
+  ShapeSpec shape;                    // constant unless --burst / --pattern
+  Imix imix;                          // empty: every frame is --size bytes
+  std::optional<AddrRange> src_range; // af_packet only: sources written into frames
+  std::optional<AddrRange> dst_range; // flow f goes to dst_range.at(f)
 
-  // Packets per second asked for; 0 for --rate max.
-  double requested_pps() const { return rate.pps(size); }
+  // Largest frame the run sends (--size, or the largest IMIX entry).
+  std::size_t max_size() const { return imix.empty() ? size : imix.max_size(); }
+  // Mean frame size on the wire, for bit/s rates and wire-byte estimates.
+  double mean_size() const { return imix.empty() ? static_cast<double>(size) : imix.mean_size(); }
+  // Packets per second asked for; 0 for --rate max (or no --rate).
+  double requested_pps() const {
+    if (rate.is_max()) return 0;
+    if (rate.kind == Rate::Kind::Pps) return rate.value;
+    return rate.value / (8.0 * mean_size());
+  }
 };
 
 // Registers droplab-gen's flags (all string-valued) and the help text on `app`.
-void add_flags(CLI::App &app, Flags &flags);
+void add_flags(CLI::App& app, Flags& flags);
 
 // Validates flags into a Config. Throws UsageError naming the flag, the value
 // and what is allowed.
-Config make_config(const Flags &flags);
+Config make_config(const Flags& flags);
 
 // The run's time bound: --duration if given; else count/rate + 10 s for
 // --count (60 s at --rate max); else 10 s. Throws UsageError if absurdly long.

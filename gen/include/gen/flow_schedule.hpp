@@ -20,7 +20,9 @@ namespace droplab::gen {
 
 class FlowSchedule {
 public:
-  explicit FlowSchedule(std::uint32_t flows);
+  // Flows first_flow .. first_flow+flows-1 (a thread's share); indices of
+  // next_seq() and current_flow() are local, 0..flows-1.
+  explicit FlowSchedule(std::uint32_t flows, std::uint32_t first_flow = 0);
 
   // Fills the first min(n, out.size()) entries of `out` with the next
   // messages of the current flow and returns them.
@@ -33,6 +35,7 @@ public:
 
   std::uint32_t flows() const { return static_cast<std::uint32_t>(next_seq_.size()); }
   std::uint32_t current_flow() const { return current_; }
+  std::uint32_t first_flow() const { return first_; }
   // Datagrams flow `flow` has sent, which is also its next sequence number
   // (unwrapped; the header carries the low 32 bits).
   std::uint64_t next_seq(std::uint32_t flow) const { return next_seq_.at(flow); }
@@ -40,6 +43,7 @@ public:
 private:
   std::vector<std::uint64_t> next_seq_;
   std::uint32_t current_ = 0;
+  std::uint32_t first_ = 0;
 };
 
 // Send errors by errno value; names are attached when reporting.
@@ -51,6 +55,6 @@ struct BatchTally {
 };
 
 // Counts one batch's outcomes, adding each errno to `errors`.
-BatchTally tally(std::span<const int> outcome, ErrnoCounts &errors);
+BatchTally tally(std::span<const int> outcome, ErrnoCounts& errors);
 
 } // namespace droplab::gen

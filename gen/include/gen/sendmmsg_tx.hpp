@@ -2,7 +2,7 @@
 // builds the headers and picks a distinct ephemeral source port per flow.
 #pragma once
 
-#include "droplab/fd.hpp"
+#include "gen/flow_sockets.hpp"
 #include "gen/tx_backend.hpp"
 
 #include <sys/socket.h>
@@ -21,18 +21,15 @@ public:
 
   // Opens, binds (with --src-port) and connects one socket per flow and checks
   // the path MTU carries setup.wire_size. Throws UsageError / std::system_error.
-  explicit SendmmsgTx(const TxSetup &setup);
+  explicit SendmmsgTx(const TxSetup& setup);
 
   std::string_view name() const override { return "sendmmsg"; }
   void send(std::span<const TxMessage> msgs, std::uint64_t send_ns,
             std::span<int> outcome) override;
-  std::uint16_t src_port(std::uint32_t flow) const override { return ports_.at(flow); }
+  std::uint16_t src_port(std::uint32_t flow) const override { return socks_.port(flow); }
 
 private:
-  void check_path_mtu(int fd, const TxSetup &setup) const;
-
-  std::vector<Fd> socks_;
-  std::vector<std::uint16_t> ports_;
+  FlowSockets socks_;
   std::size_t slot_bytes_;
   std::vector<std::byte> buffers_; // batch slots of slot_bytes_, zero past the header
   std::vector<iovec> iov_;

@@ -1,6 +1,6 @@
 // The seam between the generator's schedule (which flow, which sequence, when)
 // and the kernel interface that puts datagrams on the wire. sendmmsg is the
-// one implementation today; AF_PACKET and io_uring backends plug in here.
+// first implementation; af_packet_tx and io_uring_tx plug in beside it.
 #pragma once
 
 #include "droplab/addr.hpp"
@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -28,14 +29,29 @@ struct TxMessage {
 inline constexpr int kTxSent = 0;
 inline constexpr int kTxNotTried = -1;
 
-// What every backend needs to open its sockets or rings.
+// What every backend needs to open its sockets or rings. One backend
+// instance serves one thread and the flows first_flow .. first_flow+flows-1.
 struct TxSetup {
   Endpoint dst;
   std::uint32_t flows = 1;
   std::optional<std::uint16_t> src_port; // flow i binds P+i
-  std::size_t wire_size = 64;
-  std::uint32_t batch = 32; // most messages per send() call
+  std::size_t wire_size = 64;            // the largest frame the run sends
+  std::uint32_t batch = 32;              // most messages per send() call
+  std::uint32_t first_flow = 0;
+  std::optional<AddrRange> dst_range; // flow f sends to dst_range->at(f)
+  std::optional<AddrRange> src_range; // af_packet: flow f's source address
+  std::string dev;                    // af_packet: empty = from the route to dst
+  std::optional<std::array<std::uint8_t, 6>> dst_mac;
+  bool qdisc_bypass = false;
+  bool zerocopy = false;
+
+  // The destination address of (global) flow `flow`.
+  in_addr flow_dst(std::uint32_t flow) const { return dst_range ? dst_range->at(flow) : dst.addr; }
 };
+
+// Backend-specific outcome counters, by name ("ring_full", "kick_ENOBUFS",
+// "zc_copied"), reported per thread; zero values are kept.
+using BackendStats = std::map<std::string, std::uint64_t>;
 
 class TxBackend {
 public:
@@ -52,6 +68,11 @@ public:
 
   // The UDP source port flow `flow` sends from, for the report.
   virtual std::uint16_t src_port(std::uint32_t flow) const = 0;
+
+  // Hands the kernel whatever the backend still holds (frames queued in a
+  // ring), waiting at most until deadline_ns (CLOCK_MONOTONIC).
+  virtual void flush(std::uint64_t /*deadline_ns*/) {}
+  virtual BackendStats stats() const { return {}; }
 };
 
 struct BackendChoice {
@@ -59,9 +80,18 @@ struct BackendChoice {
   std::string reason; // why this backend, for the report
 };
 
-// Opens the backend `kind` asks for ("auto" probes and picks). Throws
-// UsageError for a setup the path cannot carry (e.g. --size above the MTU),
-// std::system_error for a failed socket call.
-BackendChoice open_backend(BackendKind kind, const TxSetup &setup);
+// Decides which backend runs: `kind` itself (throwing std::runtime_error
+// naming the missing capability if it cannot work here), or for Auto the
+// first of af_packet, io_uring, sendmmsg whose probe succeeds. `reason` says
+// why, including why faster backends were passed over.
+BackendKind choose_backend(BackendKind kind, const TxSetup& setup, std::string& reason);
+
+// Opens one instance of a concrete backend. Throws UsageError for a setup the
+// path cannot carry (e.g. --size above the MTU), std::system_error for a
+// failed socket call.
+std::unique_ptr<TxBackend> make_backend(BackendKind kind, const TxSetup& setup);
+
+// choose_backend + make_backend.
+BackendChoice open_backend(BackendKind kind, const TxSetup& setup);
 
 } // namespace droplab::gen
