@@ -114,8 +114,29 @@ unsigned cpu_index(const Reader& r, const json& j, const std::string& ptr) {
 
 GenSpec parse_gen(const Reader& r, const json& j) {
   const std::string p = "/gen";
-  r.object(j, p, {"rate", "duration", "count", "size", "flows", "batch", "cpu", "port"});
+  r.object(j, p, {"rate", "duration", "count", "size", "flows", "batch", "cpu", "port", "backend", "src_range",
+                  "fault"});
   GenSpec g;
+  if (j.contains("backend")) {
+    g.backend = r.string(j["backend"], p + "/backend");
+    static const std::vector<std::string> allowed{"sendmmsg", "af_packet", "io_uring", "auto"};
+    if (std::find(allowed.begin(), allowed.end(), g.backend) == allowed.end()) {
+      r.fail(p + "/backend", fmt::format("\"{}\" is not a backend (allowed: {})", g.backend, fmt::join(allowed, ", ")));
+    }
+  }
+  if (j.contains("src_range")) {
+    g.src_range = r.string(j["src_range"], p + "/src_range");
+    static const std::regex range(R"(^\d+\.\d+\.\d+\.\d+(-\d+\.\d+\.\d+\.\d+)?$)");
+    if (!std::regex_match(*g.src_range, range)) {
+      r.fail(p + "/src_range", fmt::format("\"{}\" is not ADDR or ADDR-ADDR", *g.src_range));
+    }
+    if (g.backend != "af_packet") r.fail(p + "/src_range", "needs \"backend\": \"af_packet\" (sockets cannot spoof)");
+  }
+  if (j.contains("fault")) {
+    g.fault = r.string(j["fault"], p + "/fault");
+    if (*g.fault != "udp-csum") r.fail(p + "/fault", fmt::format("\"{}\" is not a fault (allowed: udp-csum)", *g.fault));
+    if (g.backend != "af_packet") r.fail(p + "/fault", "needs \"backend\": \"af_packet\" (the kernel writes a socket's checksums)");
+  }
   if (j.contains("cpu")) g.cpu = cpu_index(r, j["cpu"], p + "/cpu");
   if (j.contains("port")) g.port = static_cast<std::uint16_t>(r.integer(j["port"], p + "/port", 1, 65535));
   if (j.contains("rate")) {

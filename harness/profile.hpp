@@ -29,6 +29,11 @@ struct GenSpec {
   std::uint32_t flows = 1;
   std::uint32_t batch = 32;
   std::optional<unsigned> cpu;        // pin the generator to this CPU
+  // The generator's backend. Profiles default to sendmmsg, whose "sent" is
+  // exactly what the kernel accepted, whatever `auto` would pick on a host.
+  std::string backend = "sendmmsg";
+  std::optional<std::string> src_range; // af_packet: source addresses "A-B" (spoofing)
+  std::optional<std::string> fault;     // af_packet: a deliberate frame fault ("udp-csum")
   std::optional<std::uint16_t> port;  // destination port; default: the sink's
 };
 

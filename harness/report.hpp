@@ -48,6 +48,8 @@ struct ReportInputs {
   const Timeline& timeline;
   std::uint64_t interval_ns = 0;
   const DropReasons& reasons;
+  double harness_cpu_s = 0;
+  double harness_wall_s = 0;
 };
 
 nlohmann::json build_report(const ReportInputs& in);

@@ -26,6 +26,7 @@
 
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,6 +50,14 @@ void throw_if_stopped(const char* during) {
   if (stop_requested()) {
     throw Interrupted(fmt::format("interrupted by signal {} {}", stop_signal(), during));
   }
+}
+
+// CPU time (user + system) of this process, all threads.
+double self_cpu_s() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  auto secs = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6; };
+  return secs(ru.ru_utime) + secs(ru.ru_stime);
 }
 
 std::string iso_now() {
@@ -124,6 +133,9 @@ std::vector<std::string> gen_argv(const std::string& bin, const Profile& p, cons
                              "--rate", p.gen.rate, "--size", std::to_string(p.gen.size),
                              "--flows", std::to_string(p.gen.flows), "--batch", std::to_string(p.gen.batch),
                              "--json", dir.file("gen.json")};
+  a.insert(a.end(), {"--backend", p.gen.backend});
+  if (p.gen.src_range) a.insert(a.end(), {"--src-range", *p.gen.src_range});
+  if (p.gen.fault) a.insert(a.end(), {"--fault", *p.gen.fault});
   if (p.gen.duration) a.insert(a.end(), {"--duration", *p.gen.duration});
   if (p.gen.count) a.insert(a.end(), {"--count", std::to_string(*p.gen.count)});
   return a;
@@ -311,6 +323,8 @@ int run_experiment(const RunOptions& opt) {
   for (const auto& f : recover_failures) fmt::print(stderr, "droplab: recovery failed: {}\n", f);
 
   const std::string started_at = iso_now();
+  const std::uint64_t wall0 = mono_ns();
+  const double cpu0 = self_cpu_s();
   const Lab lab = Lab::for_pid(::getpid());
   Journal journal = Journal::create(lab.id, false);
   HostGuard guard(journal); // declared before the children: they stop first
@@ -389,6 +403,9 @@ int run_experiment(const RunOptions& opt) {
     w.stages.back().notes.push_back("the socket had not drained when the drain timeout ended");
   }
   ExpectVerdict verdict = evaluate_expect(prof.expect, w, delta);
+  // The harness's own cost (sampling, collectors, BPF map reads), children excluded.
+  const double harness_cpu_s = self_cpu_s() - cpu0;
+  const double harness_wall_s = static_cast<double>(mono_ns() - wall0) / 1e9;
 
   // Put the host back before reporting, and say what was undone.
   std::vector<std::string> restored = guard.restore();
@@ -410,7 +427,8 @@ int run_experiment(const RunOptions& opt) {
                                   .verdict = verdict, .delta = delta, .gen = gen_report,
                                   .sink = sink_report, .started_at = started_at, .restored = restored,
                                   .timeline = timeline, .interval_ns = opt.interval_ns,
-                                  .reasons = reasons}));
+                                  .reasons = reasons, .harness_cpu_s = harness_cpu_s,
+                                  .harness_wall_s = harness_wall_s}));
     fmt::print("report: {}\n", opt.json_path);
   }
   return verdict.passed ? 0 : kExitExpectationFailed;

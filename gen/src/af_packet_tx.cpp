@@ -55,7 +55,8 @@ AfPacketTx::AfPacketTx(const TxSetup& setup)
                                        .src = setup.src_range ? setup.src_range->at(f) : link_.addr,
                                        .dst = setup.flow_dst(f),
                                        .src_port = src_port(f),
-                                       .dst_port = setup.dst.port});
+                                       .dst_port = setup.dst.port,
+                                       .bad_udp_checksum = setup.bad_udp_checksum});
   }
 }
 

@@ -162,6 +162,12 @@ void parse_extensions(const Flags& f, Config& c) {
     c.size = static_cast<std::size_t>(std::lround(c.imix.mean_size()));
   }
   if (!f.src_range.empty()) c.src_range = parse_range("--src-range", f.src_range, false);
+  if (!f.fault.empty()) {
+    if (f.fault != "udp-csum") {
+      throw UsageError(fmt::format("--fault {}: unknown fault (allowed: udp-csum)", f.fault));
+    }
+    c.fault_udp_csum = true;
+  }
   if (!f.dst_range.empty()) {
     c.dst_range = parse_range("--dst-range", f.dst_range, true);
     if (c.dst_range->at(0).s_addr != c.dst.addr.s_addr) {
@@ -219,6 +225,8 @@ void add_flags(CLI::App& app, Flags& f) {
                  "Weighted frame sizes SIZE:WEIGHT,..., e.g. 64:7,570:4,1518:1 (replaces --size)");
   app.add_option("--src-range", f.src_range,
                  "af_packet: source addresses A-B written into the frames, flow f uses A + f % n");
+  app.add_option("--fault", f.fault,
+                 "af_packet: write a deliberate fault into every frame: udp-csum (a wrong UDP checksum)");
   app.add_option("--dst-range", f.dst_range,
                  "Destination addresses A-B inside 198.18.0.0/15, flow f sends to A + f % n");
   app.add_option("--json", f.json, "Also write the report as JSON to this file");

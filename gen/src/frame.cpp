@@ -32,7 +32,7 @@ std::uint16_t fold_complement(std::uint32_t sum) {
   return static_cast<std::uint16_t>(~sum & 0xffff);
 }
 
-FrameTemplate::FrameTemplate(const FrameAddrs& a) {
+FrameTemplate::FrameTemplate(const FrameAddrs& a) : bad_udp_checksum_(a.bad_udp_checksum) {
   std::byte* h = headers_.data();
   std::memcpy(h, a.dst_mac.data(), 6);
   std::memcpy(h + 6, a.src_mac.data(), 6);
@@ -72,7 +72,11 @@ std::size_t FrameTemplate::build(std::span<std::byte> out, std::size_t wire_size
   encode_payload(h, payload);
   std::uint16_t csum = fold_complement(ones_sum(payload, udp_sum_ + 2u * udp_len));
   // 0 means "no checksum" in UDP over IPv4; its ones' complement twin is sent (RFC 768).
-  put16(udp + 6, csum == 0 ? 0xffff : csum);
+  if (csum == 0) csum = 0xffff;
+  // Flipping bits of a correct checksum gives a wrong one; 0x5555 cannot turn
+  // it into 0 (which would mean "no checksum") or into its 0xffff twin.
+  if (bad_udp_checksum_) csum = static_cast<std::uint16_t>(csum ^ 0x5555);
+  put16(udp + 6, csum);
   return frame_len;
 }
 

@@ -182,7 +182,11 @@ int run(const Config& cfg) {
                .dev = cfg.dev,
                .dst_mac = cfg.dst_mac,
                .qdisc_bypass = cfg.qdisc_bypass,
-               .zerocopy = cfg.zerocopy};
+               .zerocopy = cfg.zerocopy,
+               .bad_udp_checksum = cfg.fault_udp_csum};
+  if (cfg.fault_udp_csum && cfg.backend != BackendKind::AfPacket) {
+    throw UsageError("--fault udp-csum: needs --backend af_packet (the kernel writes a socket's checksums)");
+  }
   if (cfg.src_range && cfg.backend != BackendKind::AfPacket) {
     throw UsageError(fmt::format("--src-range {}: needs --backend af_packet (sockets send from "
                                  "their own address)",

@@ -113,3 +113,28 @@ TEST(Frame, ZeroChecksumIsSentAsAllOnes) {
 
 } // namespace
 } // namespace droplab::gen
+
+TEST(FrameFault, BadUdpChecksumIsWrongButNeverZero) {
+  using namespace droplab;
+  using namespace droplab::gen;
+  FrameAddrs a{.src_mac = {}, .dst_mac = {}, .src = {}, .dst = {}, .src_port = 1234, .dst_port = 9000};
+  inet_pton(AF_INET, "198.18.0.1", &a.src);
+  inet_pton(AF_INET, "198.18.0.2", &a.dst);
+  FrameAddrs bad = a;
+  bad.bad_udp_checksum = true;
+  for (std::uint32_t seq = 0; seq < 2000; ++seq) {
+    std::array<std::byte, 128> good_frame{}, bad_frame{};
+    PayloadHeader h{.flow = 0, .seq = seq, .send_ns = 42};
+    FrameTemplate(a).build(good_frame, 64, h);
+    FrameTemplate(bad).build(bad_frame, 64, h);
+    auto csum = [](const std::array<std::byte, 128>& f) {
+      return (std::to_integer<unsigned>(f[40]) << 8) | std::to_integer<unsigned>(f[41]);
+    };
+    ASSERT_NE(csum(bad_frame), csum(good_frame)) << seq;
+    ASSERT_NE(csum(bad_frame), 0u) << seq;
+    // Everything but the checksum is identical.
+    good_frame[40] = bad_frame[40];
+    good_frame[41] = bad_frame[41];
+    ASSERT_EQ(good_frame, bad_frame) << seq;
+  }
+}

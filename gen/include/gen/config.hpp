@@ -58,6 +58,7 @@ struct Flags {
   std::string imix;
   std::string seed = "1";
   std::string src_range;
+  std::string fault;
   std::string dst_range;
 };
 
@@ -91,6 +92,7 @@ struct Config {
   ShapeSpec shape;                    // constant unless --burst / --pattern
   Imix imix;                          // empty: every frame is --size bytes
   std::optional<AddrRange> src_range; // af_packet only: sources written into frames
+  bool fault_udp_csum = false;        // af_packet only: --fault udp-csum
   std::optional<AddrRange> dst_range; // flow f goes to dst_range.at(f)
 
   // Largest frame the run sends (--size, or the largest IMIX entry).

@@ -26,6 +26,9 @@ struct FrameAddrs {
   in_addr dst{};
   std::uint16_t src_port = 0; // host byte order
   std::uint16_t dst_port = 0;
+  // A deliberate fault: a wrong (never zero) UDP checksum, so the receiver's
+  // UDP drops the datagram as UDP_CSUM (Udp InCsumErrors).
+  bool bad_udp_checksum = false;
 };
 
 // RFC 1071 sum of big-endian 16-bit words (an odd last byte is padded), unfolded.
@@ -47,6 +50,7 @@ private:
   std::array<std::byte, kFrameHeadersBytes> headers_{};
   std::uint32_t ip_sum_ = 0;  // IPv4 header with total length and checksum 0
   std::uint32_t udp_sum_ = 0; // pseudo-header addresses + protocol + ports
+  bool bad_udp_checksum_ = false;
 };
 
 } // namespace droplab::gen

@@ -44,6 +44,7 @@ struct TxSetup {
   std::optional<std::array<std::uint8_t, 6>> dst_mac;
   bool qdisc_bypass = false;
   bool zerocopy = false;
+  bool bad_udp_checksum = false; // af_packet: --fault udp-csum
 
   // The destination address of (global) flow `flow`.
   in_addr flow_dst(std::uint32_t flow) const { return dst_range ? dst_range->at(flow) : dst.addr; }
