@@ -115,8 +115,9 @@ unsigned cpu_index(const Reader& r, const json& j, const std::string& ptr) {
 GenSpec parse_gen(const Reader& r, const json& j) {
   const std::string p = "/gen";
   r.object(j, p, {"rate", "duration", "count", "size", "flows", "batch", "cpu", "port", "backend", "src_range",
-                  "fault"});
+                  "fault", "burst"});
   GenSpec g;
+  if (j.contains("burst")) g.burst = static_cast<std::uint32_t>(r.integer(j["burst"], p + "/burst", 1, 65536));
   if (j.contains("backend")) {
     g.backend = r.string(j["backend"], p + "/backend");
     static const std::vector<std::string> allowed{"sendmmsg", "af_packet", "io_uring", "auto"};
@@ -214,14 +215,26 @@ Settings parse_settings(const Reader& r, const json& j) {
     if (!rules.is_array()) r.fail(p + "/rx_nft_rules", fmt::format("expected an array of rule strings, got {}", rules.dump()));
     for (std::size_t i = 0; i < rules.size(); ++i) {
       std::string ptr = fmt::format("{}/rx_nft_rules/{}", p, i);
-      std::string rule = r.string(rules[i], ptr);
+      // A rule, or {"rule": RULE, "copies": N}: N copies make each packet's
+      // path through netfilter slower, on purpose.
+      std::size_t copies = 1;
+      std::string rule;
+      if (rules[i].is_object()) {
+        r.object(rules[i], ptr, {"rule", "copies"});
+        if (!rules[i].contains("rule")) r.fail(ptr + "/rule", "missing");
+        rule = r.string(rules[i]["rule"], ptr + "/rule");
+        if (rules[i].contains("copies")) copies = r.integer(rules[i]["copies"], ptr + "/copies", 1, 10000);
+        ptr += "/rule";
+      } else {
+        rule = r.string(rules[i], ptr);
+      }
       if (rule.find_first_of(";\n{}") != std::string::npos) {
         r.fail(ptr, fmt::format("\"{}\": one rule per string, without ; newlines or braces", rule));
       }
       if (!std::regex_search(rule, std::regex(R"(\bcounter\b)"))) {
         r.fail(ptr, fmt::format("\"{}\": a rule needs a counter, so its drops can be attributed", rule));
       }
-      s.rx_nft_rules.push_back(rule);
+      s.rx_nft_rules.insert(s.rx_nft_rules.end(), copies, rule);
     }
   }
   for (const char* side : {"tx_offloads", "rx_offloads"}) {

@@ -34,6 +34,7 @@ struct GenSpec {
   std::string backend = "sendmmsg";
   std::optional<std::string> src_range; // af_packet: source addresses "A-B" (spoofing)
   std::optional<std::string> fault;     // af_packet: a deliberate frame fault ("udp-csum")
+  std::optional<std::uint32_t> burst;   // N back to back, then the gap that keeps the rate
   std::optional<std::uint16_t> port;  // destination port; default: the sink's
 };
 

@@ -136,6 +136,7 @@ std::vector<std::string> gen_argv(const std::string& bin, const Profile& p, cons
   a.insert(a.end(), {"--backend", p.gen.backend});
   if (p.gen.src_range) a.insert(a.end(), {"--src-range", *p.gen.src_range});
   if (p.gen.fault) a.insert(a.end(), {"--fault", *p.gen.fault});
+  if (p.gen.burst) a.insert(a.end(), {"--burst", std::to_string(*p.gen.burst)});
   if (p.gen.duration) a.insert(a.end(), {"--duration", *p.gen.duration});
   if (p.gen.count) a.insert(a.end(), {"--count", std::to_string(*p.gen.count)});
   return a;

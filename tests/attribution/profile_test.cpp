@@ -115,6 +115,23 @@ TEST(Profile, BadInputNamesFileKeyAndWhatIsAllowed) {
   }
 }
 
+TEST(Profile, NftRuleCopiesExpand) {
+  Profile p = parse_profile(json{{"name", "t"},
+                                 {"settings", {{"rx_nft_rules", {"udp dport 9 counter drop",
+                                                                 {{"rule", "meta l4proto udp counter"}, {"copies", 3}}}}}}},
+                            "x.json");
+  ASSERT_EQ(p.settings.rx_nft_rules.size(), 4u);
+  EXPECT_EQ(p.settings.rx_nft_rules[3], "meta l4proto udp counter");
+  EXPECT_NE(error_of(json{{"name", "t"}, {"settings", {{"rx_nft_rules", {{{"rule", "x counter"}, {"copies", 0}}}}}}})
+                .find("/settings/rx_nft_rules/0/copies"),
+            std::string::npos);
+  EXPECT_NE(error_of(json{{"name", "t"}, {"settings", {{"rx_nft_rules", {"udp dport 9 drop"}}}}})
+                .find("needs a counter"),
+            std::string::npos);
+  EXPECT_NE(error_of(json{{"name", "t"}, {"gen", {{"fault", "udp-csum"}}}}).find("needs \"backend\": \"af_packet\""),
+            std::string::npos);
+}
+
 TEST(Profile, UnreadableOrMalformedFilesAreProfileErrors) {
   EXPECT_THROW(load_profile("/nonexistent/p.json"), ProfileError);
   char path[] = "/tmp/droplab-profile-XXXXXX";

@@ -103,9 +103,11 @@ bool process_named_running(const std::string& comm) {
 }
 
 const std::vector<std::string>& HostFixture::watched_sysctls() {
-  static const std::vector<std::string> keys{"net.core.netdev_budget", "net.core.rmem_max",
-                                             "net.core.rmem_default", "net.core.netdev_max_backlog",
-                                             "net.ipv4.udp_mem"};
+  // Every host sysctl a test or a shipped profile changes.
+  static const std::vector<std::string> keys{"net.core.netdev_budget",        "net.core.rmem_max",
+                                             "net.core.rmem_default",         "net.core.netdev_max_backlog",
+                                             "net.ipv4.udp_mem",              "net.core.flow_limit_cpu_bitmap",
+                                             "net.netfilter.nf_conntrack_max"};
   return keys;
 }
 
