@@ -50,6 +50,8 @@ struct ReportInputs {
   const DropReasons& reasons;
   double harness_cpu_s = 0;
   double harness_wall_s = 0;
+  double sampling_cpu_s = 0;  // while the generator ran (sampling only)
+  double sampling_wall_s = 0;
 };
 
 nlohmann::json build_report(const ReportInputs& in);

@@ -358,6 +358,10 @@ int run_experiment(const RunOptions& opt) {
   LogTail gen_log(dir.file("gen.log"), "gen ");
   Child gen = Child::spawn(gen_argv(gen_bin, prof, lab, dir), lab.tx_ns, dir.file("gen.log"), prof.gen.cpu);
   std::vector<counters::Snapshot> samples{before};
+  // The cost of sampling alone: CPU while the generator runs and every
+  // counter is read every interval (setup, BPF load and kallsyms excluded).
+  const double sampling_cpu0 = self_cpu_s();
+  const std::uint64_t sampling_wall0 = mono_ns();
   for (;;) {
     gen_log.pump(!opt.quiet);
     sink_log.pump(!opt.quiet);
@@ -374,6 +378,8 @@ int run_experiment(const RunOptions& opt) {
     std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<std::uint64_t>(next > now ? next - now : 0, 20'000'000)));
   }
   gen_log.pump(!opt.quiet);
+  const double sampling_cpu_s = self_cpu_s() - sampling_cpu0;
+  const double sampling_wall_s = static_cast<double>(mono_ns() - sampling_wall0) / 1e9;
   int gen_status = *gen.poll();
   if (!WIFEXITED(gen_status) || WEXITSTATUS(gen_status) != 0) {
     throw std::runtime_error(fmt::format("the generator failed ({}):\n{}", gen.describe_exit(), gen_log.tail()));
@@ -429,7 +435,8 @@ int run_experiment(const RunOptions& opt) {
                                   .sink = sink_report, .started_at = started_at, .restored = restored,
                                   .timeline = timeline, .interval_ns = opt.interval_ns,
                                   .reasons = reasons, .harness_cpu_s = harness_cpu_s,
-                                  .harness_wall_s = harness_wall_s}));
+                                  .harness_wall_s = harness_wall_s, .sampling_cpu_s = sampling_cpu_s,
+                                  .sampling_wall_s = sampling_wall_s}));
     fmt::print("report: {}\n", opt.json_path);
   }
   return verdict.passed ? 0 : kExitExpectationFailed;
