@@ -14,6 +14,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
+#include <optional>
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
@@ -24,6 +26,21 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace droplab::harness {
+
+long top_mount_id(const std::string& target) {
+  // /proc/self/mountinfo: "ID PARENT MAJ:MIN ROOT MOUNTPOINT ..."; the last
+  // line for a mount point is the mount on top.
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  long found = -1;
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    long id = 0, parent = 0;
+    std::string devno, root, point;
+    if (f >> id >> parent >> devno >> root >> point && point == target) found = id;
+  }
+  return found;
+}
 
 unsigned long long process_start_time(pid_t pid) {
   std::ifstream in(fmt::format("/proc/{}/stat", pid));
@@ -125,9 +142,12 @@ void Journal::record(const json& entry) {
   entries_.push_back(entry);
 }
 
-bool Journal::persistent() const { return header_.value("persistent", false); }
+bool Journal::persistent() const { return header_.is_object() && header_.value("persistent", false); }
+
+bool Journal::complete() const { return header_.is_object() && header_.contains("owner_pid"); }
 
 bool Journal::owner_alive() const {
+  if (!complete()) return false;
   pid_t pid = header_.value("owner_pid", 0);
   unsigned long long start = header_.value("owner_start_time", 0ULL);
   if (pid <= 0) return false;
@@ -175,8 +195,15 @@ std::string undo_entry(const json& e) {
                        e.value("dev", "?"), e.value("netns", "?"));
   }
   if (op == "mount") {
+    // Announced before mounting; only a "mounted" entry (with the mount's id)
+    // proves the mount happened and is ours to remove.
+    return std::string(e.at("target")) + ": mount announced (removed by its \"mounted\" entry, if made)";
+  }
+  if (op == "mounted") {
     std::string target = e.at("target");
-    if (::umount2(target.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
+    long id = e.at("mnt_id");
+    if (top_mount_id(target) != id) return target + ": our mount is already gone";
+    if (::umount2(target.c_str(), MNT_DETACH) != 0) {
       throw std::system_error(errno, std::generic_category(), "umount " + target);
     }
     return target + ": unmounted";
@@ -228,7 +255,22 @@ std::vector<std::string> recover_journals(bool include_persistent,
                                           std::vector<std::string>* failures) {
   std::vector<std::string> done;
   for (const auto& path : list_journals()) {
-    Journal j = Journal::open(path);
+    std::optional<Journal> opened;
+    try {
+      opened.emplace(Journal::open(path));
+    } catch (const std::exception& e) {
+      if (failures) failures->push_back(fmt::format("{}: {}", path, e.what()));
+      continue;
+    }
+    Journal& j = *opened;
+    if (!j.complete()) {
+      // Headerless: created, then killed before it recorded anything. Remove
+      // it once it is clearly not a journal being written right now.
+      std::error_code ec;
+      auto age = fs::file_time_type::clock::now() - fs::last_write_time(path, ec);
+      if (!ec && age > std::chrono::seconds(10)) fs::remove(path, ec);
+      continue;
+    }
     if (j.owner_alive() && !j.persistent()) continue; // a run in progress
     if (j.persistent() && !include_persistent) continue;
     auto lines = j.undo_all(failures);

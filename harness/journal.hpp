@@ -48,6 +48,9 @@ public:
   const nlohmann::json& header() const { return header_; }
   const std::vector<nlohmann::json>& entries() const { return entries_; }
   bool owner_alive() const;
+  // False for a file whose header was never written (its creator died at
+  // once): it announced no change, so there is nothing to undo.
+  bool complete() const;
   bool persistent() const;
 
 private:
@@ -69,5 +72,8 @@ std::vector<std::string> recover_journals(bool include_persistent,
 // Process start time (field 22 of /proc/PID/stat), 0 if the process is gone;
 // with the pid it identifies a process even after pid reuse.
 unsigned long long process_start_time(pid_t pid);
+
+// The id of the mount on top at `target` (/proc/self/mountinfo), -1 if none.
+long top_mount_id(const std::string& target);
 
 } // namespace droplab::harness

@@ -75,6 +75,11 @@ std::vector<std::string> list_lab_netns() {
 
 void lab_up(const Lab& lab, Journal& journal) {
   for (const auto& ns : {lab.tx_ns, lab.rx_ns}) {
+    // Never journal (and so later delete) a namespace that is not ours.
+    if (netns_exists(ns)) {
+      throw std::runtime_error(fmt::format("netns {} already exists: it is not ours to use or delete "
+                                           "(a lab left by `droplab lab up`? see `droplab lab status`)", ns));
+    }
     journal.record({{"op", "netns"}, {"name", ns}});
     run_checked({"ip", "netns", "add", ns});
     // IPv6 off before any device comes up: no router solicitations or MLD

@@ -61,6 +61,10 @@ int lab_status_command() {
   if (journals.empty()) fmt::print("no journals in {}: droplab has nothing to undo\n", journal_dir());
   for (const auto& path : journals) {
     Journal j = Journal::open(path);
+    if (!j.complete()) {
+      fmt::print("{}: no header (its creator died at once): nothing to undo\n", path);
+      continue;
+    }
     std::string state = j.persistent() ? "lab made by `lab up`"
                         : j.owner_alive() ? "run in progress"
                                           : "left by a killed run (undo: droplab lab down --recover)";

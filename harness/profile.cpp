@@ -1,5 +1,6 @@
 #include "profile.hpp"
 
+#include "droplab/addr.hpp"
 #include "droplab/json_util.hpp"
 #include "droplab/payload.hpp"
 #include "droplab/units.hpp"
@@ -85,7 +86,7 @@ private:
 };
 
 void check_sysctl_key(const Reader& r, const std::string& key, const std::string& ptr) {
-  bool ok = key.rfind("net.", 0) == 0 && key.find("..") == std::string::npos &&
+  bool ok = key.rfind("net.", 0) == 0 && key.find("..") == std::string::npos && key.back() != '.' &&
             std::all_of(key.begin(), key.end(), [](char c) {
               return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
                      c == '-';
@@ -132,6 +133,14 @@ GenSpec parse_gen(const Reader& r, const json& j) {
       r.fail(p + "/src_range", fmt::format("\"{}\" is not ADDR or ADDR-ADDR", *g.src_range));
     }
     if (g.backend != "af_packet") r.fail(p + "/src_range", "needs \"backend\": \"af_packet\" (sockets cannot spoof)");
+    auto dash = g.src_range->find('-');
+    for (const std::string& a : {g.src_range->substr(0, dash),
+                                 dash == std::string::npos ? g.src_range->substr(0) : g.src_range->substr(dash + 1)}) {
+      in_addr addr = r.unit(p + "/src_range", [&] { return parse_ipv4(a); });
+      if (!in_benchmark_range(addr)) {
+        r.fail(p + "/src_range", fmt::format("\"{}\": spoofed sources stay in 198.18.0.0/15 too", *g.src_range));
+      }
+    }
   }
   if (j.contains("fault")) {
     g.fault = r.string(j["fault"], p + "/fault");
@@ -163,8 +172,35 @@ GenSpec parse_gen(const Reader& r, const json& j) {
 
 SinkSpec parse_sink(const Reader& r, const json& j) {
   const std::string p = "/sink";
-  r.object(j, p, {"port", "rcvbuf", "read_rate", "stall", "batch", "cpu"});
+  r.object(j, p, {"port", "rcvbuf", "read_rate", "stall", "batch", "cpu", "backend", "threads", "cpus",
+                  "rcvbuf_force", "work", "hang_after"});
   SinkSpec s;
+  if (j.contains("backend")) {
+    s.backend = r.string(j["backend"], p + "/backend");
+    static const std::vector<std::string> allowed{"recvmmsg", "recv", "asio", "io_uring", "auto"};
+    if (std::find(allowed.begin(), allowed.end(), *s.backend) == allowed.end()) {
+      r.fail(p + "/backend", fmt::format("\"{}\" is not a backend (allowed: {})", *s.backend, fmt::join(allowed, ", ")));
+    }
+  }
+  if (j.contains("threads")) s.threads = static_cast<std::uint32_t>(r.integer(j["threads"], p + "/threads", 1, 64));
+  if (j.contains("cpus")) {
+    s.cpus = r.string(j["cpus"], p + "/cpus");
+    static const std::regex list(R"(^\d+(-\d+)?(,\d+(-\d+)?)*$)");
+    if (!std::regex_match(*s.cpus, list)) r.fail(p + "/cpus", fmt::format("\"{}\" is not a CPU list (e.g. \"0,1\" or \"0-1\")", *s.cpus));
+  }
+  if (j.contains("rcvbuf_force")) {
+    s.rcvbuf_force = r.text(j["rcvbuf_force"], p + "/rcvbuf_force");
+    auto bytes = r.unit(p + "/rcvbuf_force", [&] { return parse_size(*s.rcvbuf_force); });
+    if (bytes < 1 || bytes > (1ULL << 30) - 1) r.fail(p + "/rcvbuf_force", fmt::format("\"{}\" is out of range 1 B..1 GiB", *s.rcvbuf_force));
+    if (j.contains("rcvbuf")) r.fail(p + "/rcvbuf_force", "give rcvbuf or rcvbuf_force, not both");
+  }
+  for (auto [key, field] : {std::pair{"work", &s.work}, std::pair{"hang_after", &s.hang_after}}) {
+    if (!j.contains(key)) continue;
+    *field = r.string(j[key], p + "/" + key);
+    auto ns = r.unit(p + "/" + key, [&] { return parse_duration_ns(**field); });
+    if (std::string(key) == "work" && ns > 10'000'000) r.fail(p + "/work", fmt::format("\"{}\" is out of range 0..10ms", **field));
+    if (std::string(key) == "hang_after" && ns == 0) r.fail(p + "/hang_after", "must be > 0");
+  }
   if (j.contains("cpu")) s.cpu = cpu_index(r, j["cpu"], p + "/cpu");
   if (j.contains("port")) s.port = static_cast<std::uint16_t>(r.integer(j["port"], p + "/port", 1, 65535));
   if (j.contains("rcvbuf")) {

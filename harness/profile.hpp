@@ -40,7 +40,13 @@ struct GenSpec {
 
 struct SinkSpec {
   std::uint16_t port = 9000;
-  std::optional<unsigned> cpu;          // pin the sink to this CPU
+  std::optional<unsigned> cpu;          // pin the sink process to this CPU
+  std::optional<std::string> backend;      // recvmmsg, recv, asio, io_uring, auto
+  std::optional<std::uint32_t> threads;    // SO_REUSEPORT readers
+  std::optional<std::string> cpus;         // per-reader pinning, "0,1" or "0-1"
+  std::optional<std::string> rcvbuf_force; // SO_RCVBUFFORCE (size)
+  std::optional<std::string> work;         // CPU work per datagram (duration)
+  std::optional<std::string> hang_after;   // stop reading for good after (duration)
   std::optional<std::string> rcvbuf;    // parse_size
   std::optional<std::string> read_rate; // parse_rate, packets per second only
   std::optional<std::string> stall;     // "DUR/EVERY"

@@ -14,6 +14,7 @@
 #include "waterfall.hpp"
 
 #include "droplab/clock.hpp"
+#include "droplab/fd.hpp"
 #include "droplab/counters/collector.hpp"
 #include "droplab/counters/conntrack.hpp"
 #include "droplab/counters/ethtool_stats.hpp"
@@ -25,6 +26,8 @@
 #include "droplab/units.hpp"
 
 #include <signal.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/statfs.h>
@@ -124,6 +127,12 @@ std::vector<std::string> sink_argv(const std::string& bin, const Profile& p, con
   if (p.sink.rcvbuf) a.insert(a.end(), {"--rcvbuf", *p.sink.rcvbuf});
   if (p.sink.read_rate) a.insert(a.end(), {"--read-rate", *p.sink.read_rate});
   if (p.sink.stall) a.insert(a.end(), {"--stall", *p.sink.stall});
+  if (p.sink.backend) a.insert(a.end(), {"--backend", *p.sink.backend});
+  if (p.sink.threads) a.insert(a.end(), {"--threads", std::to_string(*p.sink.threads)});
+  if (p.sink.cpus) a.insert(a.end(), {"--cpus", *p.sink.cpus});
+  if (p.sink.rcvbuf_force) a.insert(a.end(), {"--rcvbuf-force", *p.sink.rcvbuf_force});
+  if (p.sink.work) a.insert(a.end(), {"--work", *p.sink.work});
+  if (p.sink.hang_after) a.insert(a.end(), {"--hang-after", *p.sink.hang_after});
   return a;
 }
 
@@ -198,6 +207,26 @@ std::vector<std::unique_ptr<counters::Collector>> make_collectors(const Profile&
   return c;
 }
 
+Fd lock_host() {
+  std::error_code ec;
+  fs::create_directories(journal_dir(), ec);
+  std::string path = journal_dir() + "/host.lock";
+  Fd fd(::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600));
+  if (!fd) throw std::system_error(errno, std::generic_category(), "open " + path);
+  bool said = false;
+  while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK && errno != EINTR) throw std::system_error(errno, std::generic_category(), "flock " + path);
+    if (!said) {
+      fmt::print("droplab: another droplab run is changing this host; waiting for it to finish\n");
+      std::fflush(stdout);
+      said = true;
+    }
+    throw_if_stopped("while waiting for another run");
+    std::this_thread::sleep_for(100ms);
+  }
+  return fd;
+}
+
 constexpr const char* kTracefs = "/sys/kernel/tracing";
 
 bool tracefs_mounted() {
@@ -233,6 +262,7 @@ std::unique_ptr<dropreason::DropReasonCounter> start_drop_reasons(const RunOptio
       why_not = fmt::format("{}; tracefs could not be mounted: {}", bpf_reason, std::strerror(errno));
       return nullptr;
     }
+    journal.record({{"op", "mounted"}, {"target", kTracefs}, {"mnt_id", top_mount_id(kTracefs)}});
   }
   o.allow_bpf = false;
   o.allow_tracefs = true;
@@ -308,14 +338,18 @@ int run_experiment(const RunOptions& opt) {
   const std::string gen_bin = find_sibling_binary("droplab-gen");
   const std::string sink_bin = find_sibling_binary("droplab-sink");
   for (const auto& [k, v] : prof.settings.sysctls) {
-    try {
-      read_sysctl(k);
-    } catch (const std::system_error& e) {
-      throw ProfileError(fmt::format("{}: /settings/sysctls/{}: this kernel has no such sysctl ({})",
-                                     prof.path, k, e.code().message()));
+    // A directory ("net.core") reads as "" without an error: require a file.
+    if (!fs::is_regular_file(sysctl_path(k))) {
+      throw ProfileError(fmt::format("{}: /settings/sysctls/{}: this kernel has no such sysctl ({} is not a file)",
+                                     prof.path, k, sysctl_path(k)));
     }
   }
   install_stop_handlers();
+
+  // One run at a time changes the host: two runs saving and restoring the same
+  // global sysctl in an interleaved order would leave the host changed. Held
+  // until this function returns, after the host is restored.
+  Fd host_lock = lock_host();
 
   std::vector<std::string> recover_failures;
   for (const auto& line : recover_journals(false, &recover_failures)) {
@@ -358,6 +392,8 @@ int run_experiment(const RunOptions& opt) {
   LogTail gen_log(dir.file("gen.log"), "gen ");
   Child gen = Child::spawn(gen_argv(gen_bin, prof, lab, dir), lab.tx_ns, dir.file("gen.log"), prof.gen.cpu);
   std::vector<counters::Snapshot> samples{before};
+  // The generator bounds itself; this bounds the wait on it too.
+  const std::uint64_t gen_deadline = mono_ns() + (gen_bound_s + 30) * 1'000'000'000ULL;
   // The cost of sampling alone: CPU while the generator runs and every
   // counter is read every interval (setup, BPF load and kallsyms excluded).
   const double sampling_cpu0 = self_cpu_s();
@@ -366,6 +402,11 @@ int run_experiment(const RunOptions& opt) {
     gen_log.pump(!opt.quiet);
     sink_log.pump(!opt.quiet);
     if (gen.poll()) break;
+    if (mono_ns() > gen_deadline) {
+      gen.stop(3000ms);
+      throw std::runtime_error(fmt::format("the generator did not stop within its bound ({} s + 30 s):\n{}",
+                                           gen_bound_s, gen_log.tail()));
+    }
     if (mono_ns() >= samples.back().taken_mono_ns + opt.interval_ns) {
       samples.push_back(counters::take_snapshot(collectors));
     }

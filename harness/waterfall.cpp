@@ -152,6 +152,9 @@ Waterfall build_waterfall(const counters::Delta& d, const RunOutcome& o, const K
   if (tx_dropped && softnet_dropped) tx_share = std::min(*tx_dropped, *softnet_dropped);
   if (rx_dropped && softnet_dropped) rx_share = std::min(*rx_dropped, *softnet_dropped);
   const std::int64_t backlog_share = std::max(tx_share, rx_share);
+  // Without softnet the backlog's share cannot be proven, but the two devices
+  // still count the same drops: count them once (in tx_device), not twice.
+  if (!softnet_dropped && tx_dropped && rx_dropped) rx_share = std::min(*tx_dropped, *rx_dropped);
 
   Stage tx{.name = "tx_device", .label = "left the sending device", .in = qdisc.out()};
   tx.evidence.push_back(evidence(d, "tx.link.tx_dropped", false,
@@ -255,10 +258,11 @@ Waterfall build_waterfall(const counters::Delta& d, const RunOutcome& o, const K
     // sk_drops counts the drops after the socket lookup (net/ipv4/udp.c):
     // RcvbufErrors and MemErrors. Checksum errors are caught in
     // __udp4_lib_rcv before the lookup (seen on 6.18) and are not the socket's.
-    std::int64_t named = static_cast<std::int64_t>(sock.dropped) +
-                         value(d, "rx.snmp.Udp.MemErrors").value_or(0);
+    std::optional<std::int64_t> mem_errors_v = value(d, "rx.snmp.Udp.MemErrors");
+    std::int64_t named = static_cast<std::int64_t>(sock.dropped) + mem_errors_v.value_or(0);
     std::optional<std::int64_t> sock_drops = value(d, "rx.sock.drops");
-    if (sock_drops && *sock_drops > named) {
+    // With MemErrors unavailable the socket's drops cannot be split: leave them.
+    if (sock_drops && mem_errors_v && *sock_drops > named) {
       // Drops only the socket's own counter saw: on 6.18 a udp_mem (PROTO_MEM)
       // drop in __udp_enqueue_schedule_skb moves no Udp counter. The drop
       // reasons say which stage they belong to; without them they stay here.

@@ -17,6 +17,9 @@ void install_stop_handlers() {
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
   ::sigaction(SIGHUP, &sa, nullptr);
+  // A closed output pipe (`droplab run … | head`) must not kill a run before
+  // it restores the host: the write fails with EPIPE instead, and unwinds.
+  ::signal(SIGPIPE, SIG_IGN);
 }
 
 bool stop_requested() { return g_stop != 0; }
