@@ -95,6 +95,14 @@ TEST_F(RestoreE2E, SigkillIsRecoveredByLabDownRecover) {
     std::this_thread::sleep_for(20ms);
   }
   EXPECT_FALSE(process_named_running("droplab-gen"));
+  // ...and its BPF program went with it: links are never pinned, so the
+  // kernel detached it when the process died.
+  auto progs = harness::run_command({"bpftool", "prog", "show"});
+  if (progs.exit_code == 0) {
+    EXPECT_EQ(progs.output.find("droplab_kfree"), std::string::npos) << progs.output;
+  } else {
+    ADD_FAILURE() << "bpftool prog show failed: " << progs.output;
+  }
   Result r = run_droplab({"lab", "down", "--recover"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("restored to"), std::string::npos) << r.output;
