@@ -103,6 +103,10 @@ std::string hint_for(const Stage& s, const counters::Delta& d, const KnobValues&
                        n, knob(k, "SO_RCVBUF granted to the sink"), knob(k, "net.core.rmem_max"),
                        knob(k, "net.core.rmem_default"), knob(k, "sink read rate"));
   }
+  if (s.name == "app") {
+    return fmt::format("app: {} datagrams queued on the socket and never read — the application stopped "
+                       "reading; look for a hung or blocked reader thread", n);
+  }
   return fmt::format("{}: {} drops", s.name, n);
 }
 

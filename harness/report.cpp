@@ -99,6 +99,7 @@ RunOutcome outcome_from_reports(const json& gen, const json& sink) {
   o.sink_valid = field(sink, "droplab-sink", {"summary", "valid"}).get<std::uint64_t>();
   o.sink_invalid = field(sink, "droplab-sink", {"summary", "invalid"}).get<std::uint64_t>();
   o.sink_duplicates = field(sink, "droplab-sink", {"summary", "duplicates"}).get<std::uint64_t>();
+  o.sink_hung = sink.at("summary").value("hung", false);
   o.sink_rxq_ovfl = opt_u64(field(sink, "droplab-sink", {"summary", "socket_drops_rxq_ovfl"}));
   o.sink_meminfo_drops = opt_u64(field(sink, "droplab-sink", {"summary", "socket_drops_meminfo"}));
 

@@ -300,6 +300,17 @@ Waterfall build_waterfall(const counters::Delta& d, const RunOutcome& o, const K
   if (o.sink_duplicates > 0) {
     app.notes.push_back(fmt::format("{} duplicates among the datagrams read", o.sink_duplicates));
   }
+  // An application that stopped reading for good leaves datagrams queued on
+  // its socket: lost to it, freed when the socket closes (not a network drop).
+  app.evidence.push_back(evidence(d, "rx.sock.rx_queue", false, "bytes queued at the end (a level)"));
+  if (o.sink_hung) {
+    auto queued = value(d, "rx.sock.rx_queue");
+    if (queued && *queued > 0 && app.in > o.sink_valid) {
+      app.dropped = app.in - o.sink_valid;
+      app.notes.push_back(fmt::format("the application stopped reading: {} datagrams stayed queued ({} bytes) "
+                                      "and were never read", app.dropped, *queued));
+    }
+  }
 
   w.stages = {gen, qdisc, tx, rx, backlog, ip, nf, udp, sock, app};
   // Stages may have gained drops after the next stage's `in` was set (drops

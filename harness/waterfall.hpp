@@ -89,6 +89,7 @@ struct RunOutcome {
   std::uint64_t sink_valid = 0;
   std::uint64_t sink_invalid = 0;
   std::uint64_t sink_duplicates = 0;
+  bool sink_hung = false; // the application stopped reading for good (--hang-after)
   std::optional<std::uint64_t> sink_rxq_ovfl;
   std::optional<std::uint64_t> sink_meminfo_drops;
   std::vector<FlowCounts> flows;

@@ -23,7 +23,8 @@ counters::Delta make_delta(const std::map<std::string, long long>& values) {
                         "rx.netstat.IpExt.InTruncatedPkts", "rx.netstat.IpExt.InNoRoutes",
                         "rx.snmp.Ip.InReceives",   "rx.snmp.Ip.InDelivers",     "rx.snmp.Udp.NoPorts",
                         "rx.snmp.Udp.InCsumErrors", "rx.snmp.Udp.MemErrors",    "rx.snmp.Udp.InErrors",
-                        "rx.snmp.Udp.RcvbufErrors", "rx.sock.drops",            "rx.snmp.Udp.InDatagrams"};
+                        "rx.snmp.Udp.RcvbufErrors", "rx.sock.drops",            "rx.snmp.Udp.InDatagrams",
+                        "rx.sock.rx_queue"};
   counters::Delta d;
   for (const char* k : keys) {
     counters::Counter c;
@@ -161,6 +162,18 @@ TEST(Waterfall, SocketDropsNoUdpCounterNamesArePlacedByDropReasons) {
   EXPECT_EQ(without.find("udp")->dropped, 0u);
   EXPECT_EQ(without.find("socket")->dropped, 700u);
   EXPECT_EQ(without.accounting.unexplained, 0);
+}
+
+TEST(Waterfall, AHungApplicationsQueuedDatagramsAreNeverRead) {
+  auto d = make_delta({{"rx.snmp.Udp.RcvbufErrors", 600}, {"rx.sock.drops", 600}, {"rx.sock.rx_queue", 15808}});
+  RunOutcome o = outcome(1000, 381);
+  o.sink_hung = true;
+  Waterfall w = build_waterfall(d, o, {});
+  EXPECT_EQ(w.find("app")->dropped, 19u);
+  EXPECT_EQ(w.accounting.unexplained, 0);
+  // A sink that did not hang drained its queue: nothing is put in `app`.
+  o.sink_hung = false;
+  EXPECT_EQ(build_waterfall(d, o, {}).find("app")->dropped, 0u);
 }
 
 TEST(Waterfall, HostWideReasonsAreShownButNotChecked) {
