@@ -1,6 +1,5 @@
 #include "counters_cmd.hpp"
 
-#include "hints.hpp"
 
 #include "droplab/clock.hpp"
 #include "droplab/counters/collector.hpp"
@@ -125,7 +124,7 @@ int counters_command(const CountersOptions& opt) {
         auto it = by_stage.find(stage);
         if (it == by_stage.end()) continue;
         std::string line;
-        for (const auto& [key, v] : it->second) line += fmt::format("  {} +{}", key, with_commas(v));
+        for (const auto& [key, v] : it->second) line += fmt::format("  {} +{}", key, format_count(v));
         fmt::print("  {:<10}{}\n", stage, line);
       }
     }

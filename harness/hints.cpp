@@ -1,5 +1,7 @@
 #include "hints.hpp"
 
+#include "droplab/units.hpp"
+
 #include <fmt/format.h>
 
 #include <regex>
@@ -24,13 +26,13 @@ std::string per_cpu(const counters::Delta& d, const std::string& column) {
     std::smatch m;
     if (!std::regex_match(key, m, cpu_key) || m[2] != column || !c.value || *c.value == 0) continue;
     if (!out.empty()) out += ", ";
-    out += fmt::format("CPU{} ({})", m[1].str(), with_commas(*c.value));
+    out += fmt::format("CPU{} ({})", m[1].str(), format_count(*c.value));
   }
   return out.empty() ? "no CPU row moved" : out;
 }
 
 std::string hint_for(const Stage& s, const counters::Delta& d, const KnobValues& k) {
-  const std::string n = with_commas(s.dropped);
+  const std::string n = format_count(s.dropped);
   if (s.name == "qdisc") {
     return fmt::format("qdisc: {} drops in the sending device's qdisc ({}); raise its limit or send slower",
                        n, knob(k, "tx qdisc"));
@@ -49,7 +51,7 @@ std::string hint_for(const Stage& s, const counters::Delta& d, const KnobValues&
     if (delta_of(d, "host.softnet.flow_limit_count") > 0) {
       h += fmt::format("; flow limit hit {} times on {} — net.core.flow_limit_cpu_bitmap is {}, "
                        "flow_limit_table_len {}: one flow is hogging the backlog",
-                       with_commas(delta_of(d, "host.softnet.flow_limit_count")), per_cpu(d, "flow_limit_count"),
+                       format_count(delta_of(d, "host.softnet.flow_limit_count")), per_cpu(d, "flow_limit_count"),
                        knob(k, "net.core.flow_limit_cpu_bitmap"), knob(k, "net.core.flow_limit_table_len"));
     }
     return h;
@@ -74,22 +76,22 @@ std::string hint_for(const Stage& s, const counters::Delta& d, const KnobValues&
     std::vector<std::string> parts;
     if (auto v = delta_of(d, "rx.snmp.Udp.NoPorts")) {
       parts.push_back(fmt::format("{} to a port with no socket (NoPorts): start the listener or fix the "
-                                  "destination port", with_commas(v)));
+                                  "destination port", format_count(v)));
     }
     if (auto v = delta_of(d, "rx.snmp.Udp.InCsumErrors")) {
       parts.push_back(fmt::format("{} with a bad UDP checksum: a sender, NIC or middlebox corrupts them",
-                                  with_commas(v)));
+                                  format_count(v)));
     }
     if (auto v = delta_of(d, "rx.snmp.Udp.MemErrors")) {
       parts.push_back(fmt::format("{} for lack of UDP memory (MemErrors) — net.ipv4.udp_mem is {} pages, global "
-                                  "to the host; raise it or read faster", with_commas(v), knob(k, "net.ipv4.udp_mem")));
+                                  "to the host; raise it or read faster", format_count(v), knob(k, "net.ipv4.udp_mem")));
     }
     for (const auto& e : s.evidence) {
       if (e.counter == "PROTO_MEM drops counted only by the socket" && e.delta && *e.delta > 0) {
         parts.push_back(fmt::format("{} for lack of UDP memory (drop reason PROTO_MEM; this kernel counts them "
                                     "in no Udp counter, only in the socket's drops) — net.ipv4.udp_mem is {} "
                                     "pages, global to the host; raise it or read faster",
-                                    with_commas(static_cast<std::uint64_t>(*e.delta)), knob(k, "net.ipv4.udp_mem")));
+                                    format_count(static_cast<std::uint64_t>(*e.delta)), knob(k, "net.ipv4.udp_mem")));
       }
     }
     std::string h = "udp: " + n + " drops";
@@ -111,12 +113,6 @@ std::string hint_for(const Stage& s, const counters::Delta& d, const KnobValues&
 }
 
 } // namespace
-
-std::string with_commas(std::uint64_t v) {
-  std::string s = std::to_string(v);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
-  return s;
-}
 
 void add_hints(Waterfall& w, const counters::Delta& d, const KnobValues& knobs) {
   for (auto& s : w.stages) {

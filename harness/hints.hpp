@@ -14,7 +14,4 @@ namespace droplab::harness {
 // and the knob values the harness read while the settings were in force.
 void add_hints(Waterfall& w, const counters::Delta& d, const KnobValues& knobs);
 
-// "1234567" -> "1,234,567"
-std::string with_commas(std::uint64_t v);
-
 } // namespace droplab::harness

@@ -8,6 +8,22 @@
 
 #include <fmt/format.h>
 
+namespace {
+
+// A `--interval` value, in ns, within [lo, hi]; a UsageError naming the flag otherwise.
+std::uint64_t parse_interval(const std::string& text, std::uint64_t lo, std::uint64_t hi, const char* range) {
+  std::uint64_t ns = 0;
+  try {
+    ns = droplab::parse_duration_ns(text);
+  } catch (const droplab::UnitError& e) {
+    throw droplab::UsageError(std::string("--interval ") + e.what());
+  }
+  if (ns < lo || ns > hi) throw droplab::UsageError("--interval " + text + ": must be " + range);
+  return ns;
+}
+
+} // namespace
+
 int main(int argc, char** argv) {
   using namespace droplab;
   CLI::App app{"droplab: send N, receive M, and show where each of the N-M died.\n"
@@ -49,25 +65,11 @@ int main(int argc, char** argv) {
   return guarded_main("droplab", [&]() -> int {
     try {
       if (*run) {
-        try {
-          run_opt.interval_ns = parse_duration_ns(interval);
-        } catch (const UnitError& e) {
-          throw UsageError(std::string("--interval ") + e.what());
-        }
-        if (run_opt.interval_ns < 10'000'000 || run_opt.interval_ns > 10'000'000'000ULL) {
-          throw UsageError("--interval " + interval + ": must be 10ms..10s");
-        }
+        run_opt.interval_ns = parse_interval(interval, 10'000'000, 10'000'000'000ULL, "10ms..10s");
         return harness::run_experiment(run_opt);
       }
       if (*cnt) {
-        try {
-          cnt_opt.interval_ns = parse_duration_ns(cnt_interval);
-        } catch (const UnitError& e) {
-          throw UsageError(std::string("--interval ") + e.what());
-        }
-        if (cnt_opt.interval_ns < 10'000'000 || cnt_opt.interval_ns > 3'600'000'000'000ULL) {
-          throw UsageError("--interval " + cnt_interval + ": must be 10ms..1h");
-        }
+        cnt_opt.interval_ns = parse_interval(cnt_interval, 10'000'000, 3'600'000'000'000ULL, "10ms..1h");
         return harness::counters_command(cnt_opt);
       }
       if (*up) return harness::lab_up_command();

@@ -1,6 +1,6 @@
 #include "reasons.hpp"
 
-#include "hints.hpp"
+#include "droplab/units.hpp"
 
 #include <fmt/format.h>
 
@@ -52,12 +52,12 @@ std::string render_reasons(const DropReasons& r) {
   std::string out = fmt::format("drop reasons ({}): {}\n", r.mode, r.mode_reason);
   for (const auto& c : r.counts) {
     std::string stage = stage_of_reason(c.reason);
-    out += fmt::format("  {:>12}  {:<18} at {:<40} {}\n", with_commas(c.count), c.reason, c.location,
+    out += fmt::format("  {:>12}  {:<18} at {:<40} {}\n", format_count(c.count), c.reason, c.location,
                        c.not_a_drop ? "freed at socket close, not a drop"
                        : stage.empty() ? "(no stage of this path)"
                                        : "-> " + stage + (c.host_wide ? " (host-wide)" : ""));
   }
-  if (r.lost_events) out += fmt::format("  {} events could not be counted\n", with_commas(r.lost_events));
+  if (r.lost_events) out += fmt::format("  {} events could not be counted\n", format_count(r.lost_events));
   return out;
 }
 

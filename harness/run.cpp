@@ -238,7 +238,8 @@ bool tracefs_mounted() {
 // tracefs text buffer (mounting tracefs if it is not, journaled like every
 // host change), else unavailable — the report says which and why.
 std::unique_ptr<dropreason::DropReasonCounter> start_drop_reasons(const RunOptions& opt, const Lab& lab,
-                                                                  Journal& journal, std::string& why_not) {
+                                                                  Journal& journal, std::string& why_not,
+                                                                  std::string& bpf_reason) {
   if (!opt.drop_reasons) {
     why_not = "drop reasons not counted (--no-drop-reasons)";
     return nullptr;
@@ -250,7 +251,6 @@ std::unique_ptr<dropreason::DropReasonCounter> start_drop_reasons(const RunOptio
     journal.record({{"op", "tracefs_instance"}, {"path", path}});
   };
   std::unique_ptr<dropreason::DropReasonCounter> c;
-  std::string bpf_reason;
   if (opt.allow_bpf) {
     c = dropreason::DropReasonCounter::start(o, journal_instance);
     if (c->mode() != dropreason::Mode::Unavailable) return c;
@@ -274,17 +274,20 @@ std::unique_ptr<dropreason::DropReasonCounter> start_drop_reasons(const RunOptio
   return c;
 }
 
-DropReasons collect_reasons(dropreason::DropReasonCounter* c, const std::string& why_not) {
+// `fallback_from`: why BPF was not used, when the counter is the tracefs fallback.
+DropReasons collect_reasons(dropreason::DropReasonCounter* c, const std::string& why_not,
+                            const std::string& fallback_from) {
   DropReasons r;
   if (!c) {
     r.mode_reason = "drop reasons unavailable: " + why_not;
     return r;
   }
+  c->stop(); // records the final counts; read() then returns them without a second walk
   r.counts = c->read();
   r.lost_events = c->lost_events();
   r.mode = dropreason::to_string(c->mode());
   r.mode_reason = c->mode_reason();
-  c->stop();
+  if (!fallback_from.empty()) r.mode_reason += "; BPF was tried first: " + fallback_from;
   return r;
 }
 
@@ -385,8 +388,8 @@ int run_experiment(const RunOptions& opt) {
   const std::string rcvbuf_granted = ready.contains("rcvbuf_granted") ? ready["rcvbuf_granted"].dump() : "unavailable";
 
   std::vector<std::unique_ptr<counters::Collector>> collectors = make_collectors(prof, lab, inode);
-  std::string reasons_unavailable;
-  auto reason_counter = start_drop_reasons(opt, lab, journal, reasons_unavailable);
+  std::string reasons_unavailable, bpf_unavailable;
+  auto reason_counter = start_drop_reasons(opt, lab, journal, reasons_unavailable, bpf_unavailable);
   counters::Snapshot before = counters::take_snapshot(collectors);
 
   LogTail gen_log(dir.file("gen.log"), "gen ");
@@ -429,7 +432,7 @@ int run_experiment(const RunOptions& opt) {
   bool drained = wait_drained(lab, prof.sink.port, inode, prof.drain_timeout_ns);
   counters::Snapshot after = counters::take_snapshot(collectors);
   samples.push_back(after);
-  DropReasons reasons = collect_reasons(reason_counter.get(), reasons_unavailable);
+  DropReasons reasons = collect_reasons(reason_counter.get(), reasons_unavailable, bpf_unavailable);
 
   // The knobs that govern the socket stage, while they are still in force.
   KnobValues knobs = read_knobs(prof, lab, rcvbuf_granted);

@@ -127,7 +127,7 @@ std::vector<SettingRecord> apply_settings(const Profile& p, const Lab& lab, Jour
     journal.record(entry);
     write_sysctl(key, value, ns);
     std::string applied = read_sysctl(key, ns);
-    std::string wanted = fmt::format("{}", fmt::join(words(value), " "));
+    std::string wanted = normalize_sysctl_value(value);
     if (applied != wanted) {
       throw std::runtime_error(fmt::format("{}: wrote \"{}\" but the kernel holds \"{}\"", key, value, applied));
     }

@@ -19,9 +19,8 @@
 #include <system_error>
 
 namespace droplab::harness {
-namespace {
 
-std::string collapse_ws(const std::string& s) {
+std::string normalize_sysctl_value(const std::string& s) {
   std::istringstream in(s);
   std::string word, out;
   while (in >> word) {
@@ -30,6 +29,8 @@ std::string collapse_ws(const std::string& s) {
   }
   return out;
 }
+
+namespace {
 
 std::string read_whole(const std::string& path, const std::string& what) {
   std::ifstream in(path);
@@ -118,10 +119,10 @@ std::string sysctl_path(const std::string& key) {
 
 std::string read_sysctl(const std::string& key, const std::string& netns) {
   std::string what = netns.empty() ? "sysctl " + key : fmt::format("sysctl {} in netns {}", key, netns);
-  if (netns.empty()) return collapse_ws(read_whole(sysctl_path(key), what));
+  if (netns.empty()) return normalize_sysctl_value(read_whole(sysctl_path(key), what));
   std::string out;
   // /proc/sys/net resolves against the calling thread's namespace.
-  counters::in_netns(netns, [&] { out = collapse_ws(read_whole(sysctl_path(key), what)); });
+  counters::in_netns(netns, [&] { out = normalize_sysctl_value(read_whole(sysctl_path(key), what)); });
   return out;
 }
 
@@ -132,8 +133,8 @@ void write_sysctl(const std::string& key, const std::string& value, const std::s
 }
 
 std::string read_sysfs(const std::string& path, const std::string& netns) {
-  if (netns.empty()) return collapse_ws(read_whole(path, path));
-  return collapse_ws(sysfs_in_netns(path, netns, nullptr));
+  if (netns.empty()) return normalize_sysctl_value(read_whole(path, path));
+  return normalize_sysctl_value(sysfs_in_netns(path, netns, nullptr));
 }
 
 void write_sysfs(const std::string& path, const std::string& value, const std::string& netns) {

@@ -6,6 +6,10 @@
 
 namespace droplab::harness {
 
+// How the kernel prints a multi-valued sysctl, normalised: runs of
+// whitespace collapsed to one space ("4096\t87380" -> "4096 87380").
+std::string normalize_sysctl_value(const std::string& s);
+
 // "net.core.rmem_max" -> "/proc/sys/net/core/rmem_max".
 std::string sysctl_path(const std::string& key);
 

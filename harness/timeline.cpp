@@ -1,6 +1,6 @@
 #include "timeline.hpp"
 
-#include "hints.hpp"
+#include "droplab/units.hpp"
 
 #include <fmt/format.h>
 
@@ -66,7 +66,7 @@ std::string render_timeline(const Timeline& t) {
         line += bars[std::min<std::size_t>(7, static_cast<std::size_t>(v * 8 / (col_max + 1)))];
       }
     }
-    out += fmt::format("  {:<10} |{}| peak {} in one interval at {:.1f} s\n", stage, line, with_commas(peak), peak_t);
+    out += fmt::format("  {:<10} |{}| peak {} in one interval at {:.1f} s\n", stage, line, format_count(peak), peak_t);
   }
   if (out.empty()) return {};
   double span = t.points.back().t_s;

@@ -370,21 +370,15 @@ void to_json(json& j, const Accounting& a) {
 
 std::string render_waterfall(const Waterfall& w) {
   std::string out;
-  auto num = [](std::uint64_t v) {
-    std::string s = std::to_string(v);
-    for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
-    return s;
-  };
-  auto snum = [&](std::int64_t v) { return v < 0 ? "-" + num(static_cast<std::uint64_t>(-v)) : num(static_cast<std::uint64_t>(v)); };
   out += fmt::format("{:<32} {:>14} {:>14}\n", "stage", "in", "dropped");
   for (const auto& s : w.stages) {
-    out += fmt::format("{:<32} {:>14} {:>14}{}\n", s.label, num(s.in), num(s.dropped),
+    out += fmt::format("{:<32} {:>14} {:>14}{}\n", s.label, format_count(s.in), format_count(s.dropped),
                        s.dropped_complete ? "" : "  (incomplete: a counter is unavailable)");
     for (const auto& e : s.evidence) {
       bool show = e.is_drop ? (!e.delta || *e.delta != 0) : (e.delta && *e.delta != 0);
       if (s.dropped > 0 && e.is_drop) show = true;
       if (!show) continue;
-      std::string v = e.delta ? snum(*e.delta) : "unavailable (" + e.unavailable_reason + ")";
+      std::string v = e.delta ? format_count(*e.delta) : "unavailable (" + e.unavailable_reason + ")";
       out += fmt::format("    {} {:<34} {:>14}  {}{}\n", e.is_drop ? "-" : " ", e.counter, v, e.source,
                          e.note.empty() ? "" : " — " + e.note);
     }
@@ -394,7 +388,7 @@ std::string render_waterfall(const Waterfall& w) {
         out += fmt::format("    ! check {}: {} unavailable\n", c.what, c.observed_counter);
       } else if (*diff != 0) {
         out += fmt::format("    ! check {}: expected {}, {} = {} (difference {})\n", c.what,
-                           snum(c.expected), c.observed_counter, snum(*c.observed), snum(*diff));
+                           format_count(c.expected), c.observed_counter, format_count(*c.observed), format_count(*diff));
       }
     }
     for (const auto& n : s.notes) out += fmt::format("    note: {}\n", n);
@@ -402,11 +396,11 @@ std::string render_waterfall(const Waterfall& w) {
     if (!s.hint.empty()) out += fmt::format("    hint: {}\n", s.hint);
   }
   const Accounting& a = w.accounting;
-  out += fmt::format("{:<32} {:>14}\n", "delivered to the application", num(a.delivered));
-  out += fmt::format("\nsent {} = delivered {} + dropped {} + unexplained {}\n", num(a.sent),
-                     num(a.delivered), num(a.dropped), snum(a.unexplained));
+  out += fmt::format("{:<32} {:>14}\n", "delivered to the application", format_count(a.delivered));
+  out += fmt::format("\nsent {} = delivered {} + dropped {} + unexplained {}\n", format_count(a.sent),
+                     format_count(a.delivered), format_count(a.dropped), format_count(a.unexplained));
   if (a.sequence_lost) {
-    out += fmt::format("sequence check: the sink's sequence numbers show {} lost\n", num(*a.sequence_lost));
+    out += fmt::format("sequence check: the sink's sequence numbers show {} lost\n", format_count(*a.sequence_lost));
   }
   for (const auto& u : a.unavailable) out += fmt::format("unavailable: {}\n", u);
   return out;

@@ -161,6 +161,16 @@ std::string format_bytes(std::uint64_t bytes) {
   return fmt::format("{} B", bytes);
 }
 
+std::string format_count(std::uint64_t n) {
+  std::string s = std::to_string(n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
+  return s;
+}
+
+std::string format_count(std::int64_t n) {
+  return n < 0 ? "-" + format_count(static_cast<std::uint64_t>(-n)) : format_count(static_cast<std::uint64_t>(n));
+}
+
 std::string format_duration(std::uint64_t ns) {
   if (ns >= 1'000'000'000ULL) return fmt::format("{:.3f} s", static_cast<double>(ns) / 1e9);
   if (ns >= 1'000'000ULL) return fmt::format("{:.3f} ms", static_cast<double>(ns) / 1e6);

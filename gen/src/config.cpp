@@ -180,8 +180,8 @@ void parse_extensions(const Flags& f, Config& c) {
 } // namespace
 
 void add_flags(CLI::App& app, Flags& f) {
-  app.description("droplab-gen: paced UDP traffic generator (sendmmsg), one connected UDP "
-                  "socket per flow; every payload carries the droplab header "
+  app.description("droplab-gen: paced UDP traffic generator (af_packet, io_uring or sendmmsg), "
+                  "flows spread over source ports; every payload carries the droplab header "
                   "(flow, per-flow sequence, send time).");
   app.footer(kFooter);
   app.add_option("--dst", f.dst, "Destination ADDR:PORT inside 198.18.0.0/15, e.g. 198.18.0.2:9000")
@@ -197,13 +197,13 @@ void add_flags(CLI::App& app, Flags& f) {
                  "Frame size on the wire in bytes, 64..9000; UDP payload = "
                  "size - 46")
       ->capture_default_str();
-  app.add_option("--flows", f.flows, "Flows (UDP sockets / source ports), 1..65535")
+  app.add_option("--flows", f.flows, "Flows (source ports; one UDP socket each for sendmmsg and io_uring), 1..65535")
       ->capture_default_str();
-  app.add_option("--batch", f.batch, "Most datagrams sent per wake-up (one sendmmsg), 1..1024")
+  app.add_option("--batch", f.batch, "Most datagrams sent per wake-up (one sendmmsg, ring kick or io_uring submit), 1..1024")
       ->capture_default_str();
   app.add_option("--src-port", f.src_port,
-                 "Bind flow i to source port P+i (default: the kernel "
-                 "picks an ephemeral port per flow)");
+                 "Flow i uses source port P+i (default: an ephemeral port the kernel picks per "
+                 "flow; af_packet: 49152+i)");
   app.add_option("--backend", f.backend, "Transmit backend: auto, af_packet, io_uring or sendmmsg")
       ->capture_default_str();
   app.add_option("--dev", f.dev, "Interface for af_packet (default: from the route to --dst)");

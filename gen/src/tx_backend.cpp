@@ -35,16 +35,15 @@ BackendKind choose_backend(BackendKind kind, const TxSetup& setup, std::string& 
     reason = fmt::format("requested with --backend {}", backend_name(kind));
     return kind;
   }
-  // Fastest first. af_packet leads clearly in bench/results/gen.md (the TX
-  // ring skips the socket layer and the sender's IP stack); io_uring and
-  // sendmmsg trade places between runs on the shared lab machine, io_uring
-  // goes first for its single submission per batch across flows.
+  // Preference order from bench/RESULTS.md: af_packet led (the TX ring skips
+  // the socket layer and the sender's IP stack); io_uring and sendmmsg traded
+  // places between runs on the shared lab machine.
   std::string passed;
   for (BackendKind k : {BackendKind::AfPacket, BackendKind::IoUring, BackendKind::Sendmmsg}) {
     std::string why = probe(k, setup);
     if (why.empty()) {
       reason = fmt::format("auto: {} probed fine{}{}", backend_name(k),
-                           passed.empty() ? ", the fastest backend" : "; passed over: ", passed);
+                           passed.empty() ? ", first in preference order (bench/RESULTS.md)" : "; passed over: ", passed);
       return k;
     }
     passed += fmt::format("{}{} ({})", passed.empty() ? "" : ", ", backend_name(k), why);
@@ -60,12 +59,6 @@ std::unique_ptr<TxBackend> make_backend(BackendKind kind, const TxSetup& setup) 
   case BackendKind::Auto: break;
   }
   throw std::logic_error("make_backend: resolve Auto with choose_backend first");
-}
-
-BackendChoice open_backend(BackendKind kind, const TxSetup& setup) {
-  std::string reason;
-  const BackendKind k = choose_backend(kind, setup, reason);
-  return BackendChoice{make_backend(k, setup), reason};
 }
 
 } // namespace droplab::gen

@@ -53,7 +53,9 @@ void add_options(CLI::App& app, Options& o) {
                  "(reads for EVERY-DUR, then stalls DUR). Default: none");
   app.add_option(
       "--batch", o.batch,
-      fmt::format("datagrams per recvmmsg call, 1..{} (default {})", kMaxBatch, kDefaultBatch));
+      fmt::format("datagrams read per call (recvmmsg vlen; the recv loop's and the io_uring "
+                  "ring's batch), 1..{} (default {})",
+                  kMaxBatch, kDefaultBatch));
   app.add_option("--work", o.work,
                  fmt::format("CPU time burnt (busy loop) per datagram read, like an "
                              "application's processing: 500ns, 20us; a bare number is ns; "
@@ -75,8 +77,8 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--backend", o.backend,
                  "receive backend: recvmmsg|recv|asio|io_uring|auto (default auto = recvmmsg)");
   app.add_option("--ready-file", o.ready_file,
-                 "write {pid, listen, rcvbuf_granted, socket_inode} here (atomically) once the "
-                 "socket is bound and configured");
+                 "write {pid, listen, rcvbuf_granted, socket_inode, socket_inodes, backend, "
+                 "threads} here (atomically) once every socket is bound and configured");
   app.add_option("--json", o.json_file, "write the JSON report to this file at the end");
   app.add_flag("--quiet", o.quiet, "no per-second lines on stdout");
   app.add_flag("--json-stream", o.json_stream,

@@ -2,6 +2,7 @@
 
 #include "droplab/clock.hpp"
 #include "droplab/sink/reader_schedule.hpp"
+#include "droplab/sink/report.hpp"
 
 #include <fmt/format.h>
 #include <pthread.h>
@@ -95,8 +96,8 @@ void Reader::loop(std::uint64_t start_ns, std::atomic<bool>& stop) {
       // not even at stop, so every later datagram stays in the socket stage.
       res_.hung_at_ns = now - start_ns;
       if (cfg_.json_stream) {
-        fmt::print("{{\"event\":\"hang\",\"reader\":{},\"t_s\":{:.6f}}}\n", index_,
-                   static_cast<double>(now - start_ns) / 1e9);
+        print_event(stdout, "hang",
+                    {{"reader", index_}, {"t_s", static_cast<double>(now - start_ns) / 1e9}});
       } else {
         fmt::print("HUNG reader={} t={:.3f}s: reading stopped for good (--hang-after)\n", index_,
                    static_cast<double>(now - start_ns) / 1e9);

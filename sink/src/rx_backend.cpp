@@ -27,17 +27,6 @@ void RxBackend::wait(std::uint64_t timeout_ns) {
   }
 }
 
-std::string_view backend_name(BackendChoice choice) {
-  switch (choice) {
-  case BackendChoice::Auto: return "auto";
-  case BackendChoice::Recvmmsg: return "recvmmsg";
-  case BackendChoice::Recv: return "recv";
-  case BackendChoice::Asio: return "asio";
-  case BackendChoice::IoUring: return "io_uring";
-  }
-  return "?";
-}
-
 std::string probe_backend(BackendChoice choice) {
   try {
     Fd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));

@@ -91,6 +91,11 @@ TEST(Units, Formats) {
   EXPECT_EQ(format_pps(1.5e6), "1.500 Mpps");
   EXPECT_EQ(format_bytes(4096), "4.0 KiB");
   EXPECT_EQ(format_bytes(100), "100 B");
+  EXPECT_EQ(format_count(std::uint64_t{0}), "0");
+  EXPECT_EQ(format_count(std::uint64_t{999}), "999");
+  EXPECT_EQ(format_count(std::uint64_t{1000}), "1,000");
+  EXPECT_EQ(format_count(std::uint64_t{1234567}), "1,234,567");
+  EXPECT_EQ(format_count(std::int64_t{-20000}), "-20,000");
 }
 
 TEST(Addr, ParsesEndpointsAndKnowsTheBenchmarkRange) {

@@ -37,10 +37,13 @@ std::uint64_t parse_size(std::string_view text);   // "4096", "4KiB", "2M" -> by
 std::uint64_t parse_duration_ns(std::string_view text); // "2s", "100ms", "1.5"
 std::uint64_t parse_count(std::string_view text);  // "1000000"
 
-// Human formatting: "12.35 kpps", "1.20 Mbit/s", "4.0 KiB", "1.500 s".
+// Human formatting: "12.35 kpps", "1.20 Mbit/s", "4.0 KiB", "1.500 s",
+// and counts with thousands separators: "1,234,567".
 std::string format_pps(double pps);
 std::string format_bps(double bps);
 std::string format_bytes(std::uint64_t bytes);
 std::string format_duration(std::uint64_t ns);
+std::string format_count(std::uint64_t n);
+std::string format_count(std::int64_t n);
 
 } // namespace droplab

@@ -76,11 +76,6 @@ public:
   virtual BackendStats stats() const { return {}; }
 };
 
-struct BackendChoice {
-  std::unique_ptr<TxBackend> backend;
-  std::string reason; // why this backend, for the report
-};
-
 // Decides which backend runs: `kind` itself (throwing std::runtime_error
 // naming the missing capability if it cannot work here), or for Auto the
 // first of af_packet, io_uring, sendmmsg whose probe succeeds. `reason` says
@@ -91,8 +86,5 @@ BackendKind choose_backend(BackendKind kind, const TxSetup& setup, std::string& 
 // path cannot carry (e.g. --size above the MTU), std::system_error for a
 // failed socket call.
 std::unique_ptr<TxBackend> make_backend(BackendKind kind, const TxSetup& setup);
-
-// choose_backend + make_backend.
-BackendChoice open_backend(BackendKind kind, const TxSetup& setup);
 
 } // namespace droplab::gen

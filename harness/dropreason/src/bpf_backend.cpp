@@ -206,18 +206,21 @@ make_bpf_backend(const std::vector<NetnsTarget>& targets, const ReasonNames& nam
     if (name == "QUEUE_PURGE") ids.second = id;
   }
   // Tried in order: tp_btf with the socket-close fentry programs (attribute a closing
-  // socket's queue to its namespace), tp_btf alone, raw_tp alone.
+  // socket's queue to its namespace), tp_btf alone, raw_tp alone; each tp_btf variant
+  // first with the rx_sk argument (Linux >= 6.11), then without (5.17..6.10).
   std::string fentry_error, btf_error, raw_error;
-  // Each tp_btf variant first with the rx_sk argument (Linux >= 6.11), then without.
   bool use_btf = true, use_fentry = true, use_rx_sk = true;
-  Skel skel = load(true, true, true, targets, ids, fentry_error);
-  if (!skel) {
-    use_fentry = false;
-    skel = load(true, false, true, targets, ids, btf_error);
-  }
-  if (!skel) {
-    use_rx_sk = false;
-    skel = load(true, false, false, targets, ids, btf_error);
+  Skel skel;
+  for (bool fentry : {true, false}) {
+    for (bool rx_sk : {true, false}) {
+      skel = load(true, fentry, rx_sk, targets, ids, fentry ? fentry_error : btf_error);
+      if (skel) {
+        use_fentry = fentry;
+        use_rx_sk = rx_sk;
+        break;
+      }
+    }
+    if (skel) break;
   }
   if (!skel) {
     use_btf = false;

@@ -1,5 +1,9 @@
 #include "droplab/dropreason/counter.hpp"
 
+#include <linux/types.h> // __u32/__u64 for the shared BPF key header
+
+#include "kfree_skb_key.h"
+
 #include "backend.hpp"
 #include "droplab/dropreason/parse_error.hpp"
 #include "droplab/dropreason/reason_names.hpp"
@@ -19,7 +23,7 @@ namespace droplab::dropreason {
 namespace {
 
 constexpr const char* kTracefs = "/sys/kernel/tracing";
-constexpr std::size_t kMaxNetns = 8; // DROPLAB_MAX_NETNS in bpf/kfree_skb_key.h
+constexpr std::size_t kMaxNetns = DROPLAB_MAX_NETNS; // the BPF filter map's size
 
 // Where a closing socket frees what is still queued (6.18: udp_destruct_common frees the
 // reader queue with kfree_skb → NOT_SPECIFIED; inet_sock_destruct purges sk_receive_queue,
@@ -83,7 +87,7 @@ DropReasonCounter::start(const Options& options, const BeforeMkdir& before_trace
   // Names: the tracepoint format first (what the text buffer prints), else kernel BTF.
   ReasonNames names;
   std::string names_source;
-  const std::string format_path = std::string(kTracefs) + "/events/skb/kfree_skb/format";
+  const std::string format_path = kKfreeSkbFormatPath;
   try {
     names = read_kfree_skb_reasons(format_path);
     names_source = "reason names from " + format_path;

@@ -59,7 +59,6 @@ struct BackendSelection {
 // the reason it records). A backend the kernel refuses (io_uring) throws.
 BackendSelection make_backend(BackendChoice choice, int fd, unsigned batch);
 
-std::string_view backend_name(BackendChoice choice);
 
 // Really tries `choice` on a throwaway UDP socket bound to 127.0.0.1 (io_uring:
 // a ring, a buffer ring, an armed multishot recvmsg). Empty if it works,

@@ -73,7 +73,7 @@ public:
   // stop() are those at the moment of stop().
   void stop();
 
-  class Backend; // bpf_backend.hpp, tracefs_backend.hpp
+  class Backend; // src/backend.hpp
 
 private:
   DropReasonCounter() = default;
