@@ -1,5 +1,7 @@
 #include "asio_rx.hpp"
 
+#include "droplab/payload.hpp"
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <unistd.h>
@@ -48,7 +50,9 @@ public:
   }
 
 private:
-  static constexpr std::size_t kSlotBytes = 2048;
+  // asio gives no MSG_TRUNC length: a slot holds the largest payload droplab
+  // sends, so `length` is the datagram's real length, never a clamped one.
+  static constexpr std::size_t kSlotBytes = udp_payload_for_wire(kMaxWireSize);
 
   // One receive in flight, into the slot after the last one filled: with
   // batch + 1 slots in rotation it never overwrites a datagram of the batch

@@ -182,7 +182,9 @@ void summarize_readers(const Readers& readers, Report& report) {
   Summary& s = report.summary;
   std::vector<const Accounting*> accs;
   Histogram latency, queue;
-  s.socket_drops_meminfo = drops_now(readers);
+  // The total is the sum of the rows, read once per socket, so the two agree;
+  // one socket that cannot be read makes the total unavailable.
+  bool meminfo_complete = true;
   for (const auto& r : readers) {
     const ReaderResult& res = r->result();
     accs.push_back(&res.acc);
@@ -206,7 +208,13 @@ void summarize_readers(const Readers& readers, Report& report) {
                          .socket_drops_rxq_ovfl = ovfl,
                          .socket_drops_meminfo = socket_drops_now(r->socket().fd.get()),
                          .drained_at_stop = res.drained_at_stop});
+    if (auto d = s.readers.back().socket_drops_meminfo) {
+      s.socket_drops_meminfo = s.socket_drops_meminfo.value_or(0) + *d;
+    } else {
+      meminfo_complete = false;
+    }
   }
+  if (!meminfo_complete) s.socket_drops_meminfo.reset();
   fill_counts(accs, s, report.flows);
   s.latency_ns = summarize(latency);
   s.queue_ns = summarize(queue);
