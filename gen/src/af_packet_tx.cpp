@@ -98,7 +98,7 @@ void AfPacketTx::send(std::span<const TxMessage> msgs, std::uint64_t send_ns,
     const std::size_t wire = m.payload_bytes + kWireOverheadBytes;
     const std::size_t len = templates_[m.flow - setup_.first_flow].build(
         std::span<std::byte>(ring_.data(head_), ring_.max_frame_len()), wire,
-        PayloadHeader{.flow = m.flow, .seq = m.seq, .send_ns = send_ns});
+        PayloadHeader{.flow = static_cast<std::uint16_t>(setup_.flow_id_base + m.flow), .seq = m.seq, .send_ns = send_ns});
     h->tp_len = static_cast<std::uint32_t>(len);
     __atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
     head_ = (head_ + 1) % ring_.frames();

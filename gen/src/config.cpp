@@ -199,6 +199,9 @@ void add_flags(CLI::App& app, Flags& f) {
       ->capture_default_str();
   app.add_option("--flows", f.flows, "Flows (source ports; one UDP socket each for sendmmsg and io_uring), 1..65535")
       ->capture_default_str();
+  app.add_option("--flow-id-base", f.flow_id_base,
+                 "Payload flow ids are B..B+flows-1 (several senders into one sink: give each its own range)")
+      ->capture_default_str();
   app.add_option("--batch", f.batch, "Most datagrams sent per wake-up (one sendmmsg, ring kick or io_uring submit), 1..1024")
       ->capture_default_str();
   app.add_option("--src-port", f.src_port,
@@ -289,6 +292,9 @@ Config make_config(const Flags& f) {
       throw UsageError(fmt::format("--count {}: must be at least 1 datagram", f.count));
   }
   c.flows = static_cast<std::uint32_t>(parse_ranged("--flows", f.flows, 1, kMaxFlows, "flows"));
+  c.flow_id_base = static_cast<std::uint16_t>(parse_ranged(
+      "--flow-id-base", f.flow_id_base, 0, kMaxFlows - c.flows,
+      fmt::format("(so that flow ids B..B+{} fit in 16 bits)", c.flows - 1).c_str()));
   c.batch = static_cast<std::uint32_t>(parse_ranged("--batch", f.batch, 1, kMaxBatch, "datagrams"));
   if (!f.src_port.empty()) {
     std::uint64_t hi = 65536 - c.flows; // the last flow gets P + flows - 1 <= 65535

@@ -18,7 +18,7 @@ constexpr std::uint32_t kNotifUsageZcCopied = 1U << 31; // IORING_NOTIF_USAGE_ZC
 } // namespace
 
 IoUringTx::IoUringTx(const TxSetup& setup)
-    : socks_(setup),
+    : socks_(setup), flow_id_base_(setup.flow_id_base),
       // Room for a whole batch; SEND_ZC posts two CQEs per send.
       ring_(std::bit_ceil(std::max(setup.batch, 8u)), 0), zerocopy_(setup.zerocopy),
       slot_bytes_(udp_payload_for_wire(setup.wire_size)), buffers_(slot_bytes_ * setup.batch) {}
@@ -31,7 +31,7 @@ void IoUringTx::send(std::span<const TxMessage> msgs, std::uint64_t send_ns,
   io_uring* r = ring_.get();
   for (std::size_t i = 0; i < n; ++i) {
     std::byte* slot = buffers_.data() + i * slot_bytes_;
-    encode_payload(PayloadHeader{.flow = msgs[i].flow, .seq = msgs[i].seq, .send_ns = send_ns},
+    encode_payload(PayloadHeader{.flow = static_cast<std::uint16_t>(flow_id_base_ + msgs[i].flow), .seq = msgs[i].seq, .send_ns = send_ns},
                    std::span<std::byte>(slot, slot_bytes_));
     const std::size_t len = std::min<std::size_t>(msgs[i].payload_bytes, slot_bytes_);
     io_uring_sqe* sqe = ::io_uring_get_sqe(r); // never null: the ring holds a batch

@@ -177,6 +177,7 @@ int run(const Config& cfg) {
                .src_port = cfg.src_port,
                .wire_size = cfg.max_size(),
                .batch = cfg.batch,
+               .flow_id_base = cfg.flow_id_base,
                .dst_range = cfg.dst_range,
                .src_range = cfg.src_range,
                .dev = cfg.dev,
@@ -283,7 +284,7 @@ int run(const Config& cfg) {
     report.threads.push_back(std::move(tr));
     for (std::uint32_t f = 0; f < w->setup.flows; ++f) {
       const std::uint32_t flow = w->setup.first_flow + f;
-      report.flows.push_back(FlowReport{.flow = flow,
+      report.flows.push_back(FlowReport{.flow = cfg.flow_id_base + flow,
                                         .src_port = w->tx->src_port(flow),
                                         .sent = w->schedule->next_seq(f),
                                         .next_seq = w->schedule->next_seq(f)});

@@ -23,7 +23,7 @@ bool SendmmsgTx::available() {
 }
 
 SendmmsgTx::SendmmsgTx(const TxSetup& setup)
-    : socks_(setup), slot_bytes_(udp_payload_for_wire(setup.wire_size)),
+    : socks_(setup), flow_id_base_(setup.flow_id_base), slot_bytes_(udp_payload_for_wire(setup.wire_size)),
       buffers_(slot_bytes_ * setup.batch), iov_(setup.batch), hdrs_(setup.batch) {
   for (std::size_t i = 0; i < hdrs_.size(); ++i) {
     iov_[i] = iovec{.iov_base = buffers_.data() + i * slot_bytes_, .iov_len = slot_bytes_};
@@ -39,7 +39,7 @@ void SendmmsgTx::send(std::span<const TxMessage> msgs, std::uint64_t send_ns,
   std::fill(outcome.begin(), outcome.end(), kTxNotTried);
   for (std::size_t i = 0; i < n; ++i) {
     std::span<std::byte> slot(buffers_.data() + i * slot_bytes_, slot_bytes_);
-    encode_payload(PayloadHeader{.flow = msgs[i].flow, .seq = msgs[i].seq, .send_ns = send_ns},
+    encode_payload(PayloadHeader{.flow = static_cast<std::uint16_t>(flow_id_base_ + msgs[i].flow), .seq = msgs[i].seq, .send_ns = send_ns},
                    slot);
     iov_[i].iov_len = std::min<std::size_t>(msgs[i].payload_bytes, slot_bytes_);
   }

@@ -41,6 +41,7 @@ struct Flags {
   std::string count;
   std::string size = "64";
   std::string flows = "1";
+  std::string flow_id_base = "0";
   std::string batch = "32";
   std::string src_port;
   std::string backend = "auto";
@@ -78,6 +79,7 @@ struct Config {
   std::uint64_t time_limit_ns = 0;          // always set: every run ends by itself
   std::size_t size = 64;                    // bytes on the wire
   std::uint32_t flows = 1;
+  std::uint16_t flow_id_base = 0; // payload flow ids are base .. base+flows-1
   std::uint32_t batch = 32;
   std::optional<std::uint16_t> src_port;
   BackendKind backend = BackendKind::Auto;

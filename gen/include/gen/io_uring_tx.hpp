@@ -25,6 +25,7 @@ public:
 
 private:
   FlowSockets socks_;
+  std::uint16_t flow_id_base_;
   IoUring ring_;
   bool zerocopy_;
   std::size_t slot_bytes_;

@@ -30,6 +30,7 @@ public:
 
 private:
   FlowSockets socks_;
+  std::uint16_t flow_id_base_;
   std::size_t slot_bytes_;
   std::vector<std::byte> buffers_; // batch slots of slot_bytes_, zero past the header
   std::vector<iovec> iov_;

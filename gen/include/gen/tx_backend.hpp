@@ -38,6 +38,9 @@ struct TxSetup {
   std::size_t wire_size = 64;            // the largest frame the run sends
   std::uint32_t batch = 32;              // most messages per send() call
   std::uint32_t first_flow = 0;
+  // Added to every flow number in the payload (--flow-id-base): senders on
+  // several hosts feeding one sink keep their flows apart.
+  std::uint16_t flow_id_base = 0;
   std::optional<AddrRange> dst_range; // flow f sends to dst_range->at(f)
   std::optional<AddrRange> src_range; // af_packet: flow f's source address
   std::string dev;                    // af_packet: empty = from the route to dst
