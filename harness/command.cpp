@@ -1,5 +1,6 @@
 #include "command.hpp"
 
+#include "droplab/clock.hpp"
 #include "droplab/fd.hpp"
 
 #include <fcntl.h>
@@ -149,13 +150,15 @@ Child Child::spawn(const std::vector<std::string>& argv, const std::string& netn
 }
 
 Child::Child(Child&& o) noexcept
-    : pid_(std::exchange(o.pid_, -1)), status_(std::move(o.status_)), name_(std::move(o.name_)) {}
+    : pid_(std::exchange(o.pid_, -1)), status_(std::move(o.status_)), cpu_s_(o.cpu_s_),
+      name_(std::move(o.name_)) {}
 
 Child& Child::operator=(Child&& o) noexcept {
   if (this != &o) {
     if (running()) stop(std::chrono::milliseconds(2000));
     pid_ = std::exchange(o.pid_, -1);
     status_ = std::move(o.status_);
+    cpu_s_ = o.cpu_s_;
     name_ = std::move(o.name_);
   }
   return *this;
@@ -169,9 +172,15 @@ std::optional<int> Child::poll() {
   if (pid_ <= 0) return std::nullopt;
   if (status_) return status_;
   int st = 0;
-  pid_t r = ::waitpid(pid_, &st, WNOHANG);
-  if (r == pid_) status_ = st;
+  rusage ru{};
+  pid_t r = ::wait4(pid_, &st, WNOHANG, &ru);
+  if (r == pid_) reaped(st, ru);
   return status_;
+}
+
+void Child::reaped(int status, const rusage& ru) {
+  status_ = status;
+  cpu_s_ = cpu_seconds(ru);
 }
 
 std::optional<int> Child::wait_for(std::chrono::milliseconds timeout) {
@@ -193,9 +202,10 @@ int Child::stop(std::chrono::milliseconds grace) {
   if (auto st = wait_for(grace)) return *st;
   ::kill(pid_, SIGKILL);
   int st = 0;
-  while (::waitpid(pid_, &st, 0) < 0 && errno == EINTR) {
+  rusage ru{};
+  while (::wait4(pid_, &st, 0, &ru) < 0 && errno == EINTR) {
   }
-  status_ = st;
+  reaped(st, ru);
   return st;
 }
 

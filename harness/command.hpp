@@ -2,6 +2,7 @@
 // generator and sink inside a namespace.
 #pragma once
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -54,10 +55,15 @@ public:
   // SIGTERM, wait `grace`, then SIGKILL; returns the wait status.
   int stop(std::chrono::milliseconds grace);
   std::string describe_exit() const;
+  // CPU seconds (user + system) the child and its threads used, once reaped.
+  std::optional<double> cpu_s() const { return cpu_s_; }
 
 private:
+  void reaped(int status, const struct rusage& ru);
+
   pid_t pid_ = -1;
   std::optional<int> status_; // raw wait status
+  std::optional<double> cpu_s_;
   std::string name_;
 };
 

@@ -4,7 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <regex>
+#include <string_view>
 
 namespace droplab::harness {
 namespace {
@@ -31,8 +33,43 @@ std::string per_cpu(const counters::Delta& d, const std::string& column) {
   return out.empty() ? "no CPU row moved" : out;
 }
 
+// "rx_out_of_buffer 37,412, rx_discards_phy 1,250": the stage's drop counters
+// that moved, largest first, at most three.
+std::string moved_drop_counters(const Stage& s) {
+  std::vector<const Evidence*> moved;
+  for (const auto& e : s.evidence) {
+    if (e.is_drop && e.delta && *e.delta > 0) moved.push_back(&e);
+  }
+  std::stable_sort(moved.begin(), moved.end(), [](const Evidence* x, const Evidence* y) { return *x->delta > *y->delta; });
+  std::string out;
+  for (std::size_t i = 0; i < moved.size() && i < 3; ++i) {
+    std::string name = moved[i]->counter.substr(moved[i]->counter.find('.', 3) + 1); // drop "rx.link." / "rx.ethtool."
+    out += fmt::format("{}{} {}", i ? ", " : "", name, format_count(*moved[i]->delta));
+  }
+  if (moved.size() > 3) out += ", …";
+  return out;
+}
+
 std::string hint_for(const Stage& s, const counters::Delta& d, const KnobValues& k) {
   const std::string n = format_count(s.dropped);
+  if (s.name == "nic_ring") {
+    std::string h = fmt::format(
+        "nic_ring: {} dropped by the receiving NIC before the kernel saw them ({}) — rx ring {} (ethtool -g), "
+        "channels {} (ethtool -l), coalescing {} (ethtool -c), rx IRQs on CPUs {}, net.core.netdev_budget {} "
+        "(netdev_budget_usecs {}); raise the rx ring (ethtool -G DEV rx N), spread the load over more queues and "
+        "CPUs (ethtool -L, IRQ affinity) or let each NAPI poll take more (netdev_budget)",
+        n, moved_drop_counters(s), knob(k, kKnobRxRing), knob(k, kKnobChannels), knob(k, kKnobCoalescing),
+        knob(k, kKnobRxIrqCpus), knob(k, kKnobNetdevBudget), knob(k, kKnobNetdevBudgetUsecs));
+    for (const auto& note : s.notes) {
+      if (note.starts_with(kQueueImbalanceNote)) {
+        h += "; " + note.substr(std::string_view(kQueueImbalanceNote).size()) +
+             " — spread the flows (more flows, the RSS indirection table: ethtool -X) or move that queue's IRQ "
+             "to an idle CPU, rather than only growing the ring";
+        break;
+      }
+    }
+    return h;
+  }
   if (s.name == "qdisc") {
     return fmt::format("qdisc: {} drops in the sending device's qdisc ({}); raise its limit or send slower",
                        n, knob(k, "tx qdisc"));

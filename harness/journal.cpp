@@ -62,6 +62,12 @@ std::string journal_dir() {
   return env && *env ? env : kJournalDir;
 }
 
+std::uint64_t own_netns_inode() {
+  struct stat st {};
+  if (::stat("/proc/thread-self/ns/net", &st) != 0) return 0;
+  return st.st_ino;
+}
+
 Journal Journal::create(const std::string& id, bool persistent) {
   const std::string dir = journal_dir();
   std::error_code ec;
@@ -75,7 +81,9 @@ Journal Journal::create(const std::string& id, bool persistent) {
   j.header_ = json{{"journal", 1},
                    {"owner_pid", pid},
                    {"owner_start_time", process_start_time(pid)},
-                   {"persistent", persistent}};
+                   {"persistent", persistent},
+                   // Entries without a namespace name apply to this one.
+                   {"netns_inode", own_netns_inode()}};
   std::string line = j.header_.dump() + "\n";
   if (::write(j.fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size()) ||
       ::fsync(j.fd_) != 0) {
@@ -171,6 +179,11 @@ std::string undo_entry(const json& e) {
     std::string netns = e.value("netns", "");
     if (!netns.empty() && !netns_exists(netns)) {
       return fmt::format("sysctl {} in {}: namespace gone with it", key, netns);
+    }
+    // Journaled before the write: a write that failed (a read-only sysctl)
+    // left the old value, and there is nothing to undo.
+    if (read_sysctl(key, netns) == normalize_sysctl_value(old)) {
+      return fmt::format("sysctl {}{}: unchanged ({})", key, netns.empty() ? "" : " in " + netns, old);
     }
     write_sysctl(key, old, netns);
     return fmt::format("sysctl {}{}: restored to {}", key, netns.empty() ? "" : " in " + netns,
@@ -273,6 +286,10 @@ std::vector<std::string> recover_journals(bool include_persistent,
     }
     if (j.owner_alive() && !j.persistent()) continue; // a run in progress
     if (j.persistent() && !include_persistent) continue;
+    // An agent's journal from another network namespace on this machine (a
+    // lab of namespaces): its changes are that namespace's, and undoing them
+    // here would change ours. Its own namespace's next agent recovers it.
+    if (j.header().contains("netns_inode") && j.header()["netns_inode"] != own_netns_inode()) continue;
     auto lines = j.undo_all(failures);
     for (auto& l : lines) done.push_back(fmt::format("{}: {}", fs::path(path).filename().string(), l));
   }

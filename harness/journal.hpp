@@ -12,6 +12,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,9 @@ private:
   nlohmann::json header_;
   std::vector<nlohmann::json> entries_;
 };
+
+// The inode of the calling thread's network namespace (0 if unreadable).
+std::uint64_t own_netns_inode();
 
 // Journals currently in kJournalDir.
 std::vector<std::string> list_journals();

@@ -1,7 +1,12 @@
 // droplab: runs drop experiments in the local lab and shows where packets died.
+#include "agent_host.hpp"
 #include "counters_cmd.hpp"
+#include "journal.hpp"
 #include "lab_cmd.hpp"
 #include "run.hpp"
+#include "series.hpp"
+
+#include "agent_main.hpp"
 
 #include "droplab/cli.hpp"
 #include "droplab/units.hpp"
@@ -36,6 +41,7 @@ int main(int argc, char** argv) {
   auto* run = app.add_subcommand("run", "Run one experiment: lab up, settings, sink, generator, waterfall, host restored");
   run->add_option("profile", run_opt.profile_path, "Profile JSON, e.g. profiles/socket-rcvbuf.json")->required();
   run->add_option("--json", run_opt.json_path, "Also write the report as JSON to FILE");
+  run->add_option("--html", run_opt.html_path, "Also write the report as one self-contained HTML page to FILE");
   run->add_flag("--quiet,-q", run_opt.quiet, "Do not stream the generator's and sink's per-second lines");
   run->add_flag("!--no-bpf", run_opt.allow_bpf,
                 "Count drop reasons from the tracefs text buffer instead of a BPF program");
@@ -43,6 +49,56 @@ int main(int argc, char** argv) {
   std::string interval = "100ms";
   run->add_option("--interval", interval, "Counter sampling period for the drops-over-time view (10ms..10s)")
       ->capture_default_str();
+
+  // Options every series of runs shares with `run`.
+  auto add_run_flags = [](CLI::App* sub, harness::RunOptions& o, std::string& json_path, std::string& html_path) {
+    sub->add_option("--json", json_path, "Write the result as JSON to FILE");
+    sub->add_option("--html", html_path, "Write the result as one self-contained HTML page to FILE");
+    sub->add_flag("!--no-bpf", o.allow_bpf, "Count drop reasons from the tracefs text buffer instead of BPF");
+    sub->add_flag("!--no-drop-reasons", o.drop_reasons, "Do not count the kernel's drop reasons");
+  };
+
+  harness::CompareOptions cmp_opt;
+  auto* cmp = app.add_subcommand(
+      "compare", "A/B: interleaved runs of a profile under two settings; loss per stage with 95% confidence "
+                 "intervals, a verdict with its test and p-value, and the CPU and latency cost");
+  cmp->add_option("profile", cmp_opt.profile_path, "Profile JSON")->required();
+  cmp->add_option("--baseline", cmp_opt.baseline,
+                  "SETTINGS of the baseline: KEY=VALUE (e.g. sink.rcvbuf=64KiB), an inline JSON object or a JSON "
+                  "file merged into the profile; repeatable. Default: the profile as is");
+  cmp->add_option("--candidate", cmp_opt.candidate, "SETTINGS of the candidate, as --baseline; repeatable")
+      ->required();
+  cmp->add_option("--repeat", cmp_opt.repeat, "Runs of each arm (2..1000)")->capture_default_str();
+  cmp->add_option("--alpha", cmp_opt.alpha, "Significance level of the verdict")->capture_default_str();
+  add_run_flags(cmp, cmp_opt.run, cmp_opt.json_path, cmp_opt.html_path);
+
+  harness::SweepOptions swp_opt;
+  auto* swp = app.add_subcommand(
+      "sweep", "Run a profile over a grid of values and show loss per stage per point, or search for the "
+               "highest rate with no loss (RFC 2544 throughput)");
+  swp->add_option("profile", swp_opt.profile_path, "Profile JSON")->required();
+  swp->add_option("--vary", swp_opt.vary,
+                  "KEY=V1,V2,... (or KEY=[JSON array]); repeat for a grid, the first outermost");
+  swp->add_flag("--throughput", swp_opt.throughput,
+                "Binary search on gen.rate for the highest rate whose loss is within --loss-tolerance");
+  swp->add_option("--min", swp_opt.min_rate, "Throughput search: lowest rate (default: the resolution)");
+  swp->add_option("--max", swp_opt.max_rate, "Throughput search: highest rate (default: the profile's gen.rate)");
+  swp->add_option("--resolution", swp_opt.resolution,
+                  "Throughput search: stop when the bracket is this narrow (default: 1% of --max)");
+  swp->add_option("--loss-tolerance", swp_opt.loss_tolerance,
+                  "Fraction of sent packets that may be lost at a passing point (default 0: RFC 2544 zero loss)");
+  add_run_flags(swp, swp_opt.run, swp_opt.json_path, swp_opt.html_path);
+
+  run->add_option("--ssh-config", run_opt.ssh_config, "Profiles with hosts: ssh -F FILE for ssh:// agents");
+  run->add_option("--tls-cert", run_opt.tls_cert, "Profiles with hosts: this controller's certificate for tls:// agents");
+  run->add_option("--tls-key", run_opt.tls_key, "Profiles with hosts: its private key");
+  run->add_option("--tls-ca", run_opt.tls_ca, "Profiles with hosts: the CA that signed the agents' certificates");
+
+  agent::AgentMainOptions agent_opt;
+  auto* agent_cmd = app.add_subcommand(
+      "agent", "Serve a droplab controller on this host: start and stop the sink or generator, read counters, "
+               "apply and restore allow-listed settings (over --stdio for ssh://, or --listen with mutual TLS)");
+  agent::add_agent_flags(*agent_cmd, agent_opt);
 
   auto* lab = app.add_subcommand("lab", "The local lab on its own (two namespaces and a veth pair)");
   lab->require_subcommand(1);
@@ -68,6 +124,29 @@ int main(int argc, char** argv) {
         run_opt.interval_ns = parse_interval(interval, 10'000'000, 10'000'000'000ULL, "10ms..10s");
         return harness::run_experiment(run_opt);
       }
+      if (*agent_cmd) {
+        // stdout may be the protocol channel: everything else goes to stderr.
+        for (const auto& line : harness::recover_journals(false)) {
+          fmt::print(stderr, "droplab agent: recovered what an earlier run left: {}\n", line);
+        }
+        harness::AgentHost host;
+        agent_opt.make_ops = [&host] {
+          agent::OpTable t;
+          for (auto& [name, op] : host.ops()) t.emplace(name, op);
+          return t;
+        };
+        agent_opt.restore = [&host](const std::string& reason) {
+          try {
+            auto lines = host.restore();
+            fmt::print(stderr, "droplab agent: session ended ({}); {} change(s) undone\n", reason, lines.size());
+          } catch (const std::exception& e) {
+            fmt::print(stderr, "droplab agent: session ended ({}); restore failed: {}\n", reason, e.what());
+          }
+        };
+        return agent::agent_main(agent_opt);
+      }
+      if (*cmp) return harness::compare_command(cmp_opt);
+      if (*swp) return harness::sweep_command(swp_opt);
       if (*cnt) {
         cnt_opt.interval_ns = parse_interval(cnt_interval, 10'000'000, 3'600'000'000'000ULL, "10ms..1h");
         return harness::counters_command(cnt_opt);

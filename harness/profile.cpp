@@ -1,5 +1,7 @@
 #include "profile.hpp"
 
+#include "overrides.hpp"
+
 #include "droplab/addr.hpp"
 #include "droplab/json_util.hpp"
 #include "droplab/payload.hpp"
@@ -8,9 +10,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <fstream>
 #include <regex>
-#include <sstream>
 
 using nlohmann::json;
 
@@ -329,17 +329,94 @@ Expect parse_expect(const Reader& r, const json& j) {
   return e;
 }
 
+HostSpec parse_host(const Reader& r, const json& j, const std::string& p, bool rx) {
+  if (rx) {
+    r.object(j, p, {"agent", "dev", "addr"});
+  } else {
+    r.object(j, p, {"agent", "dev"});
+  }
+  HostSpec h;
+  if (!j.contains("agent")) r.fail(p + "/agent", "missing (\"local\", \"ssh://[user@]host\" or \"tls://host:port\")");
+  h.agent = r.string(j["agent"], p + "/agent");
+  static const std::regex agent(R"(^(local|ssh://([A-Za-z0-9._-]+@)?[A-Za-z0-9._-]+(:[0-9]{1,5})?(/[A-Za-z0-9._/-]+)?|tls://[A-Za-z0-9._-]+:[0-9]{1,5})$)");
+  if (!std::regex_match(h.agent, agent)) {
+    r.fail(p + "/agent", fmt::format("\"{}\": use \"local\", \"ssh://[user@]host[:port][/path/to/droplab]\" or "
+                                     "\"tls://host:port\"",
+                                     h.agent));
+  }
+  if (!j.contains("dev")) r.fail(p + "/dev", "missing (the device that carries the traffic, e.g. \"eth1\")");
+  h.dev = r.string(j["dev"], p + "/dev");
+  static const std::regex dev("[A-Za-z0-9_.:@-]{1,15}");
+  if (!std::regex_match(h.dev, dev)) r.fail(p + "/dev", fmt::format("\"{}\" is not a device name", h.dev));
+  if (rx) {
+    if (!j.contains("addr")) r.fail(p + "/addr", "missing (the receiver's address in 198.18.0.0/15)");
+    h.addr = r.string(j["addr"], p + "/addr");
+    bool ok = false;
+    try {
+      ok = in_benchmark_range(parse_ipv4(*h.addr));
+    } catch (const std::exception&) {
+    }
+    if (!ok) r.fail(p + "/addr", fmt::format("\"{}\": must be an IPv4 address in 198.18.0.0/15", *h.addr));
+  }
+  return h;
+}
+
+HostsSpec parse_hosts(const Reader& r, const json& j, const Settings& s) {
+  const std::string p = "/hosts";
+  r.object(j, p, {"rx", "tx"});
+  HostsSpec h;
+  if (!j.contains("rx")) r.fail(p + "/rx", "missing (the receiving host)");
+  h.rx = parse_host(r, j["rx"], p + "/rx", true);
+  if (!j.contains("tx") || !j["tx"].is_array() || j["tx"].empty()) {
+    r.fail(p + "/tx", "expected a non-empty array of sending hosts");
+  }
+  for (std::size_t i = 0; i < j["tx"].size(); ++i) h.tx.push_back(parse_host(r, j["tx"][i], fmt::format("{}/tx/{}", p, i), false));
+  // What an agent can change: allow-listed sysctls and the RPS mask.
+  for (const auto* m : {&s.sysctls, &s.rx_sysctls}) {
+    for (const auto& [k, v] : *m) {
+      if (!agent_sysctl_allowed(k)) {
+        r.fail(fmt::format("/settings/{}/{}", m == &s.sysctls ? "sysctls" : "rx_sysctls", k),
+               fmt::format("an agent may change only {} and net.ipv4.conf.<dev>.rp_filter",
+                           fmt::join(agent_sysctl_allow_list(), ", ")));
+      }
+    }
+  }
+  if (s.tx_qdisc || !s.rx_nft_rules.empty() || !s.tx_offloads.empty() || !s.rx_offloads.empty()) {
+    r.fail("/settings", "with hosts, settings may hold sysctls, rx_sysctls and rps_cpus only "
+                        "(tx_qdisc, rx_nft_rules and offloads change the local lab)");
+  }
+  return h;
+}
+
 } // namespace
 
+const std::vector<std::string>& agent_sysctl_allow_list() {
+  static const std::vector<std::string> keys{
+      "net.core.rmem_max",         "net.core.rmem_default",        "net.core.wmem_max",
+      "net.core.wmem_default",     "net.core.netdev_max_backlog",  "net.core.netdev_budget",
+      "net.core.netdev_budget_usecs", "net.core.dev_weight",       "net.core.flow_limit_cpu_bitmap",
+      "net.core.flow_limit_table_len", "net.ipv4.udp_mem",         "net.ipv4.udp_rmem_min",
+      "net.ipv4.udp_wmem_min",     "net.ipv4.conf.all.rp_filter",  "net.ipv4.conf.default.rp_filter",
+      "net.netfilter.nf_conntrack_max"};
+  return keys;
+}
+
+bool agent_sysctl_allowed(const std::string& key) {
+  const auto& keys = agent_sysctl_allow_list();
+  if (std::find(keys.begin(), keys.end(), key) != keys.end()) return true;
+  static const std::regex per_dev(R"(net\.ipv4\.conf\.[A-Za-z0-9_:@-]{1,15}\.rp_filter)");
+  return std::regex_match(key, per_dev);
+}
+
 const std::vector<std::string>& stage_names() {
-  static const std::vector<std::string> names{"gen",     "qdisc", "tx_device", "rx_device", "backlog",
-                                              "ip",      "netfilter", "udp", "socket", "app"};
+  static const std::vector<std::string> names{"gen", "qdisc",     "tx_device", "nic_ring", "rx_device", "backlog",
+                                              "ip",  "netfilter", "udp",       "socket",   "app"};
   return names;
 }
 
 Profile parse_profile(const json& doc, const std::string& path) {
   Reader r(path);
-  r.object(doc, "", {"name", "description", "settings", "gen", "sink", "drain_timeout", "expect"});
+  r.object(doc, "", {"name", "description", "settings", "gen", "sink", "drain_timeout", "expect", "hosts"});
   Profile p;
   p.path = path;
   if (!doc.contains("name")) r.fail("/name", "missing (every profile has a name)");
@@ -354,21 +431,10 @@ Profile parse_profile(const json& doc, const std::string& path) {
     if (p.drain_timeout_ns > 60'000'000'000ULL) r.fail("/drain_timeout", fmt::format("\"{}\" is out of range 0..60s", t));
   }
   if (doc.contains("expect")) p.expect = parse_expect(r, doc["expect"]);
+  if (doc.contains("hosts")) p.hosts = parse_hosts(r, doc["hosts"], p.settings);
   return p;
 }
 
-Profile load_profile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw ProfileError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  json doc;
-  try {
-    doc = json::parse(ss.str());
-  } catch (const json::parse_error& e) {
-    throw ProfileError(fmt::format("{}: not valid JSON at byte {}", path, e.byte));
-  }
-  return parse_profile(doc, path);
-}
+Profile load_profile(const std::string& path) { return parse_profile(load_profile_json(path), path); }
 
 } // namespace droplab::harness

@@ -71,6 +71,20 @@ struct Expect {
   std::vector<std::string> counters_moved; // counter keys whose delta must be > 0
 };
 
+// A host of a multi-host run, reached through its droplab agent.
+struct HostSpec {
+  std::string agent;               // "local", "ssh://[user@]host[:port][/path/to/droplab]", "tls://host:port"
+  std::string dev;                 // the device that carries the experiment's traffic
+  std::optional<std::string> addr; // the receiver's address the senders send to (rx only)
+};
+
+// Real hosts instead of the local two-namespace lab: one receiver and any
+// number of senders, each driven by its agent.
+struct HostsSpec {
+  HostSpec rx;
+  std::vector<HostSpec> tx;
+};
+
 struct Profile {
   std::string path;
   std::string name;
@@ -80,7 +94,14 @@ struct Profile {
   SinkSpec sink;
   std::uint64_t drain_timeout_ns = 5'000'000'000ULL;
   std::optional<Expect> expect;
+  std::optional<HostsSpec> hosts; // absent: the local lab
 };
+
+// The sysctls an agent may change for a controller (and so a profile with
+// hosts may set); per-device rp_filter keys (net.ipv4.conf.<dev>.rp_filter)
+// are allowed too.
+const std::vector<std::string>& agent_sysctl_allow_list();
+bool agent_sysctl_allowed(const std::string& key);
 
 // Stage names a profile's expect may name, in path order.
 const std::vector<std::string>& stage_names();

@@ -1,8 +1,11 @@
 #include "run.hpp"
 
+#include "children.hpp"
 #include "command.hpp"
 #include "hints.hpp"
 #include "host_guard.hpp"
+#include "hosts_run.hpp"
+#include "html.hpp"
 #include "journal.hpp"
 #include "lab.hpp"
 #include "profile.hpp"
@@ -59,8 +62,7 @@ void throw_if_stopped(const char* during) {
 double self_cpu_s() {
   rusage ru{};
   ::getrusage(RUSAGE_SELF, &ru);
-  auto secs = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6; };
-  return secs(ru.ru_utime) + secs(ru.ru_stime);
+  return cpu_seconds(ru);
 }
 
 std::string iso_now() {
@@ -70,85 +72,6 @@ std::string iso_now() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
-}
-
-// A private scratch directory for the children's logs and reports.
-class RunDir {
-public:
-  RunDir() {
-    std::string tmpl = (fs::temp_directory_path() / "droplab-run.XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) throw std::system_error(errno, std::generic_category(), "mkdtemp");
-    path_ = tmpl;
-  }
-  ~RunDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-  fs::path path_;
-};
-
-// Prints whole new lines a child appended to its log, prefixed with its name.
-class LogTail {
-public:
-  LogTail(std::string path, std::string prefix) : path_(std::move(path)), prefix_(std::move(prefix)) {}
-  void pump(bool print) {
-    std::ifstream in(path_);
-    if (!in) return;
-    in.seekg(static_cast<std::streamoff>(offset_));
-    std::string line;
-    while (std::getline(in, line)) {
-      if (in.eof()) break; // partial line: wait for its newline
-      offset_ += line.size() + 1;
-      if (print) fmt::print("  {} | {}\n", prefix_, line);
-    }
-    std::fflush(stdout);
-  }
-  std::string tail(std::size_t max_bytes = 2000) const {
-    std::ifstream in(path_);
-    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    return all.size() > max_bytes ? all.substr(all.size() - max_bytes) : all;
-  }
-
-private:
-  std::string path_, prefix_;
-  std::size_t offset_ = 0;
-};
-
-std::vector<std::string> sink_argv(const std::string& bin, const Profile& p, const Lab& lab,
-                                   const RunDir& dir, std::uint64_t bound_s) {
-  std::vector<std::string> a{bin,          "--listen", fmt::format("{}:{}", lab.rx_addr, p.sink.port),
-                             "--ready-file", dir.file("sink.ready"), "--json", dir.file("sink.json"),
-                             "--batch",    std::to_string(p.sink.batch),
-                             // A bound in time even if the harness could not stop it.
-                             "--duration", fmt::format("{}s", bound_s)};
-  if (p.sink.rcvbuf) a.insert(a.end(), {"--rcvbuf", *p.sink.rcvbuf});
-  if (p.sink.read_rate) a.insert(a.end(), {"--read-rate", *p.sink.read_rate});
-  if (p.sink.stall) a.insert(a.end(), {"--stall", *p.sink.stall});
-  if (p.sink.backend) a.insert(a.end(), {"--backend", *p.sink.backend});
-  if (p.sink.threads) a.insert(a.end(), {"--threads", std::to_string(*p.sink.threads)});
-  if (p.sink.cpus) a.insert(a.end(), {"--cpus", *p.sink.cpus});
-  if (p.sink.rcvbuf_force) a.insert(a.end(), {"--rcvbuf-force", *p.sink.rcvbuf_force});
-  if (p.sink.work) a.insert(a.end(), {"--work", *p.sink.work});
-  if (p.sink.hang_after) a.insert(a.end(), {"--hang-after", *p.sink.hang_after});
-  return a;
-}
-
-std::vector<std::string> gen_argv(const std::string& bin, const Profile& p, const Lab& lab,
-                                  const RunDir& dir) {
-  std::vector<std::string> a{bin,      "--dst",   fmt::format("{}:{}", lab.rx_addr, p.gen.port.value_or(p.sink.port)),
-                             "--rate", p.gen.rate, "--size", std::to_string(p.gen.size),
-                             "--flows", std::to_string(p.gen.flows), "--batch", std::to_string(p.gen.batch),
-                             "--json", dir.file("gen.json")};
-  a.insert(a.end(), {"--backend", p.gen.backend});
-  if (p.gen.src_range) a.insert(a.end(), {"--src-range", *p.gen.src_range});
-  if (p.gen.fault) a.insert(a.end(), {"--fault", *p.gen.fault});
-  if (p.gen.burst) a.insert(a.end(), {"--burst", std::to_string(*p.gen.burst)});
-  if (p.gen.duration) a.insert(a.end(), {"--duration", *p.gen.duration});
-  if (p.gen.count) a.insert(a.end(), {"--count", std::to_string(*p.gen.count)});
-  return a;
 }
 
 // The knobs that govern each stage, read while the run's settings are in
@@ -291,22 +214,6 @@ DropReasons collect_reasons(dropreason::DropReasonCounter* c, const std::string&
   return r;
 }
 
-json wait_ready(Child& sink, LogTail& log, const std::string& ready_file) {
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!fs::exists(ready_file)) {
-    throw_if_stopped("while waiting for the sink");
-    if (sink.poll()) {
-      throw std::runtime_error(fmt::format("the sink stopped before it was ready ({}):\n{}",
-                                           sink.describe_exit(), log.tail()));
-    }
-    if (std::chrono::steady_clock::now() > deadline) {
-      throw std::runtime_error("the sink did not signal readiness within 10 s:\n" + log.tail());
-    }
-    std::this_thread::sleep_for(5ms);
-  }
-  return read_json_file(ready_file);
-}
-
 // After the generator stops, packets may still sit in the backlog or the
 // socket. Waits until the socket queue is empty and IP's counters hold still,
 // or the profile's drain timeout.
@@ -333,13 +240,7 @@ bool wait_drained(const Lab& lab, std::uint16_t port, std::uint64_t inode, std::
 
 } // namespace
 
-int run_experiment(const RunOptions& opt) {
-  Profile prof = load_profile(opt.profile_path); // before anything changes
-  if (::geteuid() != 0) {
-    throw std::runtime_error("droplab run needs root: it creates network namespaces and veth links");
-  }
-  const std::string gen_bin = find_sibling_binary("droplab-gen");
-  const std::string sink_bin = find_sibling_binary("droplab-sink");
+void check_profile_on_host(const Profile& prof) {
   for (const auto& [k, v] : prof.settings.sysctls) {
     // A directory ("net.core") reads as "" without an error: require a file.
     if (!fs::is_regular_file(sysctl_path(k))) {
@@ -347,6 +248,26 @@ int run_experiment(const RunOptions& opt) {
                                      prof.path, k, sysctl_path(k)));
     }
   }
+}
+
+int run_experiment(const RunOptions& opt) {
+  Profile prof = load_profile(opt.profile_path); // before anything changes
+  RunResult r = run_profile(prof, opt);
+  if (!opt.html_path.empty()) {
+    write_html_file(opt.html_path, r.report);
+    if (opt.print) fmt::print("html: {}\n", opt.html_path);
+  }
+  return r.exit_code;
+}
+
+RunResult run_profile(const Profile& prof, const RunOptions& opt) {
+  if (prof.hosts) return run_hosts(prof, opt); // the agents change their hosts, not we
+  if (::geteuid() != 0) {
+    throw std::runtime_error("droplab run needs root: it creates network namespaces and veth links");
+  }
+  const std::string gen_bin = find_sibling_binary("droplab-gen");
+  const std::string sink_bin = find_sibling_binary("droplab-sink");
+  check_profile_on_host(prof);
   install_stop_handlers();
 
   // One run at a time changes the host: two runs saving and restoring the same
@@ -368,22 +289,25 @@ int run_experiment(const RunOptions& opt) {
   HostGuard guard(journal); // declared before the children: they stop first
   RunDir dir;
 
-  fmt::print("droplab: profile {} — {}\n", prof.name, prof.description);
+  if (opt.print) fmt::print("droplab: profile {} — {}\n", prof.name, prof.description);
   throw_if_stopped("before the lab came up");
   lab_up(lab, journal);
   std::vector<SettingRecord> settings = apply_settings(prof, lab, journal);
-  for (const auto& s : settings) fmt::print("  set {} ({}): {} -> {}\n", s.key, s.scope, s.old_value, s.applied_value);
+  for (const auto& s : settings) {
+    if (opt.print) fmt::print("  set {} ({}): {} -> {}\n", s.key, s.scope, s.old_value, s.applied_value);
+  }
   throw_if_stopped("after the lab came up");
 
   // The generator's own bound plus the drain, with margin: the sink never
   // outlives a run even if nothing stops it.
-  std::uint64_t gen_bound_s = prof.gen.duration ? parse_duration_ns(*prof.gen.duration) / 1'000'000'000ULL + 1 : 3600;
-  std::uint64_t sink_bound_s = gen_bound_s + prof.drain_timeout_ns / 1'000'000'000ULL + 30;
+  const std::uint64_t gen_bound = gen_bound_s(prof.gen);
+  std::uint64_t sink_bound_s = gen_bound + prof.drain_timeout_ns / 1'000'000'000ULL + 30;
 
   LogTail sink_log(dir.file("sink.log"), "sink");
-  Child sink = Child::spawn(sink_argv(sink_bin, prof, lab, dir, sink_bound_s), lab.rx_ns, dir.file("sink.log"),
-                            prof.sink.cpu);
-  json ready = wait_ready(sink, sink_log, dir.file("sink.ready"));
+  Child sink = Child::spawn(sink_argv(sink_bin, prof.sink, fmt::format("{}:{}", lab.rx_addr, prof.sink.port), dir,
+                                      sink_bound_s),
+                            lab.rx_ns, dir.file("sink.log"), prof.sink.cpu);
+  json ready = wait_ready(sink, sink_log, dir.file("sink.ready"), [] { throw_if_stopped("while waiting for the sink"); });
   const std::uint64_t inode = ready.value("socket_inode", std::uint64_t{0});
   const std::string rcvbuf_granted = ready.contains("rcvbuf_granted") ? ready["rcvbuf_granted"].dump() : "unavailable";
 
@@ -393,10 +317,12 @@ int run_experiment(const RunOptions& opt) {
   counters::Snapshot before = counters::take_snapshot(collectors);
 
   LogTail gen_log(dir.file("gen.log"), "gen ");
-  Child gen = Child::spawn(gen_argv(gen_bin, prof, lab, dir), lab.tx_ns, dir.file("gen.log"), prof.gen.cpu);
+  Child gen = Child::spawn(
+      gen_argv(gen_bin, prof.gen, fmt::format("{}:{}", lab.rx_addr, prof.gen.port.value_or(prof.sink.port)), dir),
+      lab.tx_ns, dir.file("gen.log"), prof.gen.cpu);
   std::vector<counters::Snapshot> samples{before};
   // The generator bounds itself; this bounds the wait on it too.
-  const std::uint64_t gen_deadline = mono_ns() + (gen_bound_s + 30) * 1'000'000'000ULL;
+  const std::uint64_t gen_deadline = mono_ns() + (gen_bound + 30) * 1'000'000'000ULL;
   // The cost of sampling alone: CPU while the generator runs and every
   // counter is read every interval (setup, BPF load and kallsyms excluded).
   const double sampling_cpu0 = self_cpu_s();
@@ -408,7 +334,7 @@ int run_experiment(const RunOptions& opt) {
     if (mono_ns() > gen_deadline) {
       gen.stop(3000ms);
       throw std::runtime_error(fmt::format("the generator did not stop within its bound ({} s + 30 s):\n{}",
-                                           gen_bound_s, gen_log.tail()));
+                                           gen_bound, gen_log.tail()));
     }
     if (mono_ns() >= samples.back().taken_mono_ns + opt.interval_ns) {
       samples.push_back(counters::take_snapshot(collectors));
@@ -464,26 +390,37 @@ int run_experiment(const RunOptions& opt) {
     throw std::runtime_error(fmt::format("{} change(s) could not be undone (see above)", guard.failures().size()));
   }
 
-  fmt::print("\n{}", render_waterfall(w));
-  fmt::print("\n{}", render_reasons(reasons));
-  if (std::string t = render_timeline(timeline); !t.empty()) fmt::print("\n{}", t);
-  if (verdict.present) {
-    fmt::print("expect: {} — {}\n", verdict.passed ? "PASSED" : "FAILED", fmt::join(verdict.reasons, "; "));
+  if (opt.print) {
+    fmt::print("\n{}", render_waterfall(w));
+    fmt::print("\n{}", render_reasons(reasons));
+    if (std::string t = render_timeline(timeline); !t.empty()) fmt::print("\n{}", t);
+    if (verdict.present) {
+      fmt::print("expect: {} — {}\n", verdict.passed ? "PASSED" : "FAILED", fmt::join(verdict.reasons, "; "));
+    }
+    fmt::print("host restored: {} change(s) undone\n", restored.size());
   }
-  fmt::print("host restored: {} change(s) undone\n", restored.size());
 
+  RunResult result;
+  result.exit_code = verdict.passed ? 0 : kExitExpectationFailed;
+  result.report = build_report({.profile = prof, .lab = lab, .settings = settings, .waterfall = w,
+                                .verdict = verdict, .delta = delta, .gen = gen_report,
+                                .sink = sink_report, .started_at = started_at, .restored = restored,
+                                .timeline = timeline, .interval_ns = opt.interval_ns,
+                                .reasons = reasons, .harness_cpu_s = harness_cpu_s,
+                                .harness_wall_s = harness_wall_s, .sampling_cpu_s = sampling_cpu_s,
+                                .sampling_wall_s = sampling_wall_s});
+  // What the experiment cost in CPU: the generator, the sink and the harness.
+  // A child's time is read when it is reaped; one that was not is unavailable.
+  json cost{{"harness_cpu_s", harness_cpu_s}, {"gen_cpu_s", nullptr}, {"sink_cpu_s", nullptr}, {"cpu_s", nullptr}};
+  if (gen.cpu_s()) cost["gen_cpu_s"] = *gen.cpu_s();
+  if (sink.cpu_s()) cost["sink_cpu_s"] = *sink.cpu_s();
+  if (gen.cpu_s() && sink.cpu_s()) cost["cpu_s"] = harness_cpu_s + *gen.cpu_s() + *sink.cpu_s();
+  result.report["cost"] = std::move(cost);
   if (!opt.json_path.empty()) {
-    write_json_file(opt.json_path,
-                    build_report({.profile = prof, .lab = lab, .settings = settings, .waterfall = w,
-                                  .verdict = verdict, .delta = delta, .gen = gen_report,
-                                  .sink = sink_report, .started_at = started_at, .restored = restored,
-                                  .timeline = timeline, .interval_ns = opt.interval_ns,
-                                  .reasons = reasons, .harness_cpu_s = harness_cpu_s,
-                                  .harness_wall_s = harness_wall_s, .sampling_cpu_s = sampling_cpu_s,
-                                  .sampling_wall_s = sampling_wall_s}));
-    fmt::print("report: {}\n", opt.json_path);
+    write_json_file(opt.json_path, result.report);
+    if (opt.print) fmt::print("report: {}\n", opt.json_path);
   }
-  return verdict.passed ? 0 : kExitExpectationFailed;
+  return result;
 }
 
 } // namespace droplab::harness

@@ -2,6 +2,10 @@
 // to the drop waterfall, with the host put back on every exit path.
 #pragma once
 
+#include "profile.hpp"
+
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -25,10 +29,28 @@ struct RunOptions {
   std::uint64_t interval_ns = 100'000'000; // counter sampling period for the timeline
   bool allow_bpf = true;     // --no-bpf: count drop reasons from the tracefs text buffer
   bool drop_reasons = true;  // --no-drop-reasons: do not count them at all
+  std::string html_path;     // "" = no HTML report
+  bool print = true;         // false: no waterfall or settings on stdout (compare, sweep)
+  // Reaching the agents of a profile with "hosts".
+  std::string ssh_config;                 // ssh -F FILE ("" = the user's own)
+  std::string tls_cert, tls_key, tls_ca;  // the controller's certificate, key, and the agents' CA
+};
+
+struct RunResult {
+  int exit_code = 0;     // 0, or kExitExpectationFailed
+  nlohmann::json report; // the --json document (README "Report format")
 };
 
 // Returns the exit code: 0, or kExitExpectationFailed. Throws ProfileError
 // (usage, exit 2), Interrupted, or std::exception for a failed run.
 int run_experiment(const RunOptions& opt);
+
+// What a profile asks of this host that load_profile cannot check: its host
+// sysctls exist. Throws ProfileError (exit 2) before anything changes.
+void check_profile_on_host(const Profile& prof);
+
+// One experiment with an already loaded (and possibly modified) profile; the
+// report is returned whether or not opt.json_path asks for a file.
+RunResult run_profile(const Profile& prof, const RunOptions& opt);
 
 } // namespace droplab::harness

@@ -112,30 +112,35 @@ std::vector<SettingRecord> apply_settings(const Profile& p, const Lab& lab, Jour
     out.push_back({"qdisc root", fmt::format("{} in netns {}", lab.tx_dev, lab.tx_ns), "noqueue", *s.tx_qdisc});
   }
 
-  if (s.rps_cpus) {
-    std::string path = fmt::format("/sys/class/net/{}/queues/rx-0/rps_cpus", lab.rx_dev);
-    std::string old = read_sysfs(path, lab.rx_ns);
-    journal.record({{"op", "sysfs"}, {"path", path}, {"old", old}, {"new", *s.rps_cpus}, {"netns", lab.rx_ns}});
-    write_sysfs(path, *s.rps_cpus, lab.rx_ns);
-    out.push_back({path, "sysfs in netns " + lab.rx_ns, old, read_sysfs(path, lab.rx_ns)});
-  }
+  if (s.rps_cpus) out.push_back(apply_rps(journal, lab.rx_dev, 0, *s.rps_cpus, lab.rx_ns));
 
-  auto apply_sysctl = [&](const std::string& key, const std::string& value, const std::string& ns) {
-    std::string old = read_sysctl(key, ns);
-    json entry{{"op", "sysctl"}, {"key", key}, {"old", old}, {"new", value}};
-    if (!ns.empty()) entry["netns"] = ns;
-    journal.record(entry);
-    write_sysctl(key, value, ns);
-    std::string applied = read_sysctl(key, ns);
-    std::string wanted = normalize_sysctl_value(value);
-    if (applied != wanted) {
-      throw std::runtime_error(fmt::format("{}: wrote \"{}\" but the kernel holds \"{}\"", key, value, applied));
-    }
-    out.push_back({key, ns.empty() ? "host" : "netns " + ns, old, applied});
-  };
-  for (const auto& [k, v] : s.sysctls) apply_sysctl(k, v, "");
-  for (const auto& [k, v] : s.rx_sysctls) apply_sysctl(k, v, lab.rx_ns);
+  for (const auto& [k, v] : s.sysctls) out.push_back(apply_sysctl(journal, k, v, ""));
+  for (const auto& [k, v] : s.rx_sysctls) out.push_back(apply_sysctl(journal, k, v, lab.rx_ns));
   return out;
+}
+
+SettingRecord apply_sysctl(Journal& journal, const std::string& key, const std::string& value,
+                           const std::string& netns) {
+  std::string old = read_sysctl(key, netns);
+  json entry{{"op", "sysctl"}, {"key", key}, {"old", old}, {"new", value}};
+  if (!netns.empty()) entry["netns"] = netns;
+  journal.record(entry);
+  write_sysctl(key, value, netns);
+  std::string applied = read_sysctl(key, netns);
+  std::string wanted = normalize_sysctl_value(value);
+  if (applied != wanted) {
+    throw std::runtime_error(fmt::format("{}: wrote \"{}\" but the kernel holds \"{}\"", key, value, applied));
+  }
+  return {key, netns.empty() ? "host" : "netns " + netns, old, applied};
+}
+
+SettingRecord apply_rps(Journal& journal, const std::string& dev, unsigned queue, const std::string& mask,
+                        const std::string& netns) {
+  std::string path = fmt::format("/sys/class/net/{}/queues/rx-{}/rps_cpus", dev, queue);
+  std::string old = read_sysfs(path, netns);
+  journal.record({{"op", "sysfs"}, {"path", path}, {"old", old}, {"new", mask}, {"netns", netns}});
+  write_sysfs(path, mask, netns);
+  return {path, netns.empty() ? "sysfs" : "sysfs in netns " + netns, old, read_sysfs(path, netns)};
 }
 
 } // namespace droplab::harness

@@ -28,6 +28,14 @@ inline constexpr const char* kNftTable = "droplab";
 // silent clamp. Throws on the first failure; what was done is in the journal.
 std::vector<SettingRecord> apply_settings(const Profile& p, const Lab& lab, Journal& journal);
 
+// One sysctl (`netns` "" = ours), journaled first; an error if the kernel
+// then holds something other than what was asked.
+SettingRecord apply_sysctl(Journal& journal, const std::string& key, const std::string& value,
+                           const std::string& netns);
+// The RPS CPU mask of a device's receive queue, journaled first.
+SettingRecord apply_rps(Journal& journal, const std::string& dev, unsigned queue, const std::string& mask,
+                        const std::string& netns);
+
 // True when the profile's nftables rules use conntrack.
 bool uses_conntrack(const Profile& p);
 

@@ -104,6 +104,20 @@ struct Knob {
 };
 using KnobValues = std::vector<Knob>;
 
+// Knobs of the receiving NIC (stage "nic_ring"), by the names its hint looks
+// up; a knob the caller could not read (veth has no ring, no channels) is
+// given as "unavailable" or left out, and the hint says "unavailable".
+inline constexpr const char* kKnobRxRing = "rx ring";             // ethtool -g: "1024 (max 8192)"
+inline constexpr const char* kKnobChannels = "channels";          // ethtool -l: "8 combined (max 63)"
+inline constexpr const char* kKnobCoalescing = "coalescing";      // ethtool -c: "rx-usecs 8, adaptive-rx on"
+inline constexpr const char* kKnobRxIrqCpus = "rx IRQ CPUs";      // /proc/interrupts + smp_affinity_list
+inline constexpr const char* kKnobNetdevBudget = "net.core.netdev_budget";
+inline constexpr const char* kKnobNetdevBudgetUsecs = "net.core.netdev_budget_usecs";
+
+// Every nic_ring note about drops (or received packets) piling up on one
+// receive queue starts with this; the hint looks for it.
+inline constexpr const char* kQueueImbalanceNote = "uneven over queues: ";
+
 // `reasons` (optional) cross-checks each stage with the kernel's drop reasons
 // and places drops that only the socket's own counter saw.
 Waterfall build_waterfall(const counters::Delta& delta, const RunOutcome& outcome,

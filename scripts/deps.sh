@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs what droplab needs to build and run, from Debian's packages only.
+# Installs what droplab needs to build and run, from Debian's packages only;
+# with --test, also what the test suite needs (headless Chromium for the HTML
+# report, an sshd for the three-host test, jq, clang's fuzzer runtime).
 # Quick when everything is already there: apt is touched only for what is missing.
 set -euo pipefail
 
@@ -9,7 +11,14 @@ PACKAGES=(
   libbpf-dev libelf-dev zlib1g-dev bpftool clang-14 libmnl-dev libnftables-dev
   libgtest-dev libgmock-dev
   iproute2 nftables ethtool
+  # the agent's transports: the OpenSSH client for ssh://, OpenSSL for tls://
+  libssl-dev openssh-client openssl
 )
+if [[ ${1:-} == --test ]]; then
+  # openssh-server: the three-host test starts its own sshd in a namespace.
+  # On a host with systemd, installing it also enables Debian's ssh service.
+  PACKAGES+=(chromium openssh-server jq libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -4,7 +4,7 @@
 # user they are skipped, each with its reason.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh
+scripts/deps.sh --test
 BUILD_DIR=${BUILD_DIR:-build}
 BUILD_DIR=$BUILD_DIR scripts/build.sh -DBUILD_TESTING=ON
 cd "$BUILD_DIR"

@@ -17,6 +17,7 @@ namespace {
 counters::Delta make_delta(const std::map<std::string, long long>& values) {
   const char* keys[] = {"tx.qdisc.drops", "tx.qdisc.overlimits", "rx.netstat.TcpExt.IPReversePathFilter",
                         "tx.link.tx_dropped",       "tx.link.tx_packets",         "tx.snmp.Udp.SndbufErrors",
+                        "rx.link.rx_missed_errors", "rx.link.rx_fifo_errors",     "rx.link.rx_over_errors",
                         "rx.link.rx_dropped",       "rx.link.rx_packets",         "host.softnet.dropped",
                         "host.softnet.flow_limit_count", "rx.snmp.Ip.InHdrErrors", "rx.snmp.Ip.InAddrErrors",
                         "rx.snmp.Ip.InUnknownProtos", "rx.snmp.Ip.InDiscards",   "rx.netstat.IpExt.InCsumErrors",
@@ -54,9 +55,10 @@ TEST(Waterfall, CleanRunHasNoDropsAndNothingUnexplained) {
                        {"rx.snmp.Ip.InReceives", 1000}, {"rx.snmp.Ip.InDelivers", 1000},
                        {"rx.snmp.Udp.InDatagrams", 1000}});
   Waterfall w = build_waterfall(d, outcome(1000, 1000), {});
-  ASSERT_EQ(w.stages.size(), 10u);
-  const char* order[] = {"gen", "qdisc", "tx_device", "rx_device", "backlog", "ip", "netfilter", "udp", "socket", "app"};
-  for (std::size_t i = 0; i < 10; ++i) {
+  ASSERT_EQ(w.stages.size(), 11u);
+  const char* order[] = {"gen",     "qdisc",     "tx_device", "nic_ring", "rx_device", "backlog",
+                         "ip",      "netfilter", "udp",       "socket",   "app"};
+  for (std::size_t i = 0; i < 11; ++i) {
     EXPECT_EQ(w.stages[i].name, order[i]);
     EXPECT_EQ(w.stages[i].in, 1000u) << order[i];
     EXPECT_EQ(w.stages[i].dropped, 0u) << order[i];

@@ -26,9 +26,10 @@ TEST_F(RunE2E, CleanProfileLosesNothingAndExplainsEverything) {
   EXPECT_EQ(acct["dropped"], 0);
   EXPECT_EQ(acct["unexplained"], 0);
   EXPECT_EQ(acct["sequence_lost"], 0);
-  const char* order[] = {"gen", "qdisc", "tx_device", "rx_device", "backlog", "ip", "netfilter", "udp", "socket", "app"};
-  ASSERT_EQ(rep["stages"].size(), 10u);
-  for (std::size_t i = 0; i < 10; ++i) {
+  const char* order[] = {"gen",     "qdisc",     "tx_device", "nic_ring", "rx_device", "backlog",
+                         "ip",      "netfilter", "udp",       "socket",   "app"};
+  ASSERT_EQ(rep["stages"].size(), 11u);
+  for (std::size_t i = 0; i < 11; ++i) {
     const json& s = rep["stages"][i];
     EXPECT_EQ(s["name"], order[i]);
     EXPECT_EQ(s["dropped"], 0) << order[i];
@@ -69,7 +70,7 @@ TEST_F(RunE2E, SocketRcvbufProfileDropsAtTheSocketWithEvidence) {
   EXPECT_EQ(evidence(sock, "kfree_skb SOCKET_RCVBUFF"), dropped);
   // The sink's sequence numbers count exactly the same loss.
   EXPECT_EQ(acct["sequence_lost"], dropped);
-  for (const char* other : {"gen", "qdisc", "tx_device", "rx_device", "backlog", "ip", "netfilter", "udp", "app"}) {
+  for (const char* other : {"gen", "qdisc", "tx_device", "nic_ring", "rx_device", "backlog", "ip", "netfilter", "udp", "app"}) {
     EXPECT_EQ(stage(rep, other)["dropped"], 0) << other;
   }
   EXPECT_EQ(rep["expect"]["passed"], true);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <sys/resource.h>
 #include <time.h>
 
 #include <cstdint>
@@ -22,6 +23,12 @@ inline void sleep_until_mono(std::uint64_t deadline_ns) {
   timespec ts{.tv_sec = static_cast<time_t>(deadline_ns / 1'000'000'000ULL),
               .tv_nsec = static_cast<long>(deadline_ns % 1'000'000'000ULL)};
   ::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
+}
+
+// CPU seconds, user + system, of a getrusage()/wait4() record.
+inline double cpu_seconds(const rusage& ru) {
+  auto secs = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6; };
+  return secs(ru.ru_utime) + secs(ru.ru_stime);
 }
 
 } // namespace droplab

@@ -16,4 +16,10 @@ void to_json(nlohmann::json &j, const Snapshot &s);
 // {"from_mono_ns", "to_mono_ns", "counters": {key: Counter…}}
 void to_json(nlohmann::json &j, const Delta &d);
 
+// The inverse, for snapshots that crossed the agent protocol: strict (a
+// missing field, a wrong type or an unavailable counter without its reason
+// throws nlohmann::json::exception or std::invalid_argument).
+void from_json(const nlohmann::json &j, Counter &c);
+void from_json(const nlohmann::json &j, Snapshot &s);
+
 } // namespace droplab::counters
