@@ -95,7 +95,9 @@ AgentHost::~AgentHost() {
 }
 
 Journal& AgentHost::journal() {
-  if (!journal_) journal_.emplace(Journal::create(fmt::format("agent{}", ::getpid()), false));
+  // A new file per session's changes: one whose undo failed stays behind
+  // (under its own name) for recovery, and does not block the next session.
+  if (!journal_) journal_.emplace(Journal::create(fmt::format("agent{}-{}", ::getpid(), ++journals_), false));
   return *journal_;
 }
 
@@ -185,11 +187,11 @@ json AgentHost::sink_start(const json& a) {
   Profile p = spec_profile("sink", arg(a, "sink"));
   std::uint64_t bound = a.value("bound_s", std::uint64_t{120});
   if (bound < 1 || bound > 7200) throw std::invalid_argument("bound_s must be 1..7200");
-  dir_ = std::make_unique<RunDir>();
-  LogTail log(dir_->file("sink.log"), "sink");
-  sink_ = Child::spawn(sink_argv(find_sibling_binary("droplab-sink"), p.sink, listen, *dir_, bound), "",
-                       dir_->file("sink.log"), p.sink.cpu);
-  json ready = wait_ready(sink_, log, dir_->file("sink.ready"), [] {});
+  sink_dir_ = std::make_unique<RunDir>();
+  LogTail log(sink_dir_->file("sink.log"), "sink");
+  sink_ = Child::spawn(sink_argv(find_sibling_binary("droplab-sink"), p.sink, listen, *sink_dir_, bound), "",
+                       sink_dir_->file("sink.log"), p.sink.cpu);
+  json ready = wait_ready(sink_, log, sink_dir_->file("sink.ready"), [] {});
   sink_running_ = true;
   return ready;
 }
@@ -200,11 +202,11 @@ json AgentHost::sink_stop(const json& a) {
   int st = sink_.stop(30000ms);
   sink_running_ = false;
   json out = status_json(sink_, st);
-  LogTail log(dir_->file("sink.log"), "sink");
+  LogTail log(sink_dir_->file("sink.log"), "sink");
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
     throw std::runtime_error(fmt::format("the sink failed ({}):\n{}", sink_.describe_exit(), log.tail()));
   }
-  out["report"] = read_json_file(dir_->file("sink.json"));
+  out["report"] = read_json_file(sink_dir_->file("sink.json"));
   return out;
 }
 
@@ -216,12 +218,18 @@ json AgentHost::gen_start(const json& a) {
   if (!p.gen.duration && !p.gen.count) {
     throw std::invalid_argument("the generator needs a duration or a count: every sending loop is bounded");
   }
-  auto base = a.value("flow_id_base", 0U);
-  if (base + p.gen.flows > 65535) throw std::invalid_argument("flow_id_base + flows must be at most 65535");
-  if (!dir_) dir_ = std::make_unique<RunDir>();
-  std::remove(dir_->file("gen.json").c_str());
-  gen_ = Child::spawn(gen_argv(find_sibling_binary("droplab-gen"), p.gen, dst, *dir_, static_cast<std::uint16_t>(base)),
-                      "", dir_->file("gen.log"), p.gen.cpu);
+  std::uint64_t base = 0;
+  if (a.contains("flow_id_base")) {
+    const json& b = a.at("flow_id_base");
+    if (!b.is_number_unsigned() || b.get<std::uint64_t>() + p.gen.flows > 65535) {
+      throw std::invalid_argument(fmt::format("flow_id_base {}: must be an integer 0..{} (65535 - flows)", b.dump(),
+                                              65535 - p.gen.flows));
+    }
+    base = b.get<std::uint64_t>();
+  }
+  gen_dir_ = std::make_unique<RunDir>();
+  gen_ = Child::spawn(gen_argv(find_sibling_binary("droplab-gen"), p.gen, dst, *gen_dir_, static_cast<std::uint16_t>(base)),
+                      "", gen_dir_->file("gen.log"), p.gen.cpu);
   gen_started_ = true;
   return {{"pid", gen_.pid()}};
 }
@@ -234,9 +242,9 @@ json AgentHost::gen_status(const json& a) {
   if (!st) return {{"running", true}};
   json out = status_json(gen_, *st);
   out["running"] = false;
-  LogTail log(dir_->file("gen.log"), "gen");
+  LogTail log(gen_dir_->file("gen.log"), "gen");
   out["log_tail"] = log.tail();
-  if (WIFEXITED(*st) && WEXITSTATUS(*st) == 0) out["report"] = read_json_file(dir_->file("gen.json"));
+  if (WIFEXITED(*st) && WEXITSTATUS(*st) == 0) out["report"] = read_json_file(gen_dir_->file("gen.json"));
   return out;
 }
 

@@ -52,7 +52,8 @@ private:
 
   Journal& journal(); // created on the first change
   std::optional<Journal> journal_;
-  std::unique_ptr<RunDir> dir_;
+  unsigned journals_ = 0;
+  std::unique_ptr<RunDir> sink_dir_, gen_dir_; // one each: neither removes the other's files
   Child sink_, gen_;
   bool sink_running_ = false, gen_started_ = false;
 };

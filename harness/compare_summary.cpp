@@ -19,7 +19,12 @@ namespace droplab::harness {
 namespace {
 
 constexpr const char* kTestName = "Welch's t-test, two-sided";
+// Total loss is everything that did not arrive, explained or not (as sweep
+// and the progress lines count it); a stage's loss is what it dropped.
+constexpr const char* kTotalWhat = "loss fraction ((sent - delivered)/sent)";
 constexpr const char* kLossWhat = "loss fraction (dropped/sent)";
+
+std::uint64_t lost(const CompareRun& r) { return r.sent > r.delivered ? r.sent - r.delivered : 0; }
 
 // The value under `path` ({"accounting", "sent"}), or nullptr when any
 // part of it is missing.
@@ -74,7 +79,7 @@ std::string arm_run(const std::string& arm, const CompareRun& r) {
 
 json run_json(const CompareRun& r) {
   std::optional<double> loss;
-  if (r.sent > 0) loss = static_cast<double>(r.dropped) / static_cast<double>(r.sent);
+  if (r.sent > 0) loss = static_cast<double>(lost(r)) / static_cast<double>(r.sent);
   return json{{"index", r.index},
               {"order", r.order},
               {"exit_code", r.exit_code},
@@ -261,7 +266,7 @@ json summarize_compare(const CompareArm& baseline, const CompareArm& candidate, 
   Collector c{alpha, std::min(nb, nc), notes};
   json metrics = json::array();
   metrics.push_back(
-      c.metric({"total", kLossWhat, loss([](const CompareRun& r) { return r.dropped; })}, baseline,
+      c.metric({"total", kTotalWhat, loss([](const CompareRun& r) { return lost(r); })}, baseline,
                candidate));
   for (const auto& stage : dropping_stages(baseline, candidate)) {
     auto at_stage = [stage](const CompareRun& r) {

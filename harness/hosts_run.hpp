@@ -6,7 +6,24 @@
 
 #include "run.hpp"
 
+#include "clock_offset.hpp"
+
+#include <cstdint>
+#include <vector>
+
 namespace droplab::harness {
+
+// What to add to the sink's measured latency (its clock minus a sender's) to
+// get the one-way latency, and how far off that can be. Exposed for tests.
+struct OneWayCorrection {
+  std::int64_t correction_ns = 0;
+  std::int64_t error_bound_ns = 0;
+};
+OneWayCorrection one_way_correction(const agent::ClockOffset& rx, const std::vector<agent::ClockOffset>& tx);
+
+// An offset measured before and after a run, as one: the midpoint, with a
+// bound widened by half the drift between them.
+agent::ClockOffset combine_offsets(const agent::ClockOffset& start, const agent::ClockOffset& end);
 
 RunResult run_hosts(const Profile& prof, const RunOptions& opt);
 

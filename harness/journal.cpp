@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -62,10 +63,20 @@ std::string journal_dir() {
   return env && *env ? env : kJournalDir;
 }
 
-std::uint64_t own_netns_inode() {
+std::string own_netns_id() {
+  // SO_NETNS_COOKIE (Linux 5.14): unique for the life of the system, where a
+  // namespace's inode number is reused once it is gone.
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0) {
+    std::uint64_t cookie = 0;
+    socklen_t len = sizeof cookie;
+    int r = ::getsockopt(fd, SOL_SOCKET, 71 /* SO_NETNS_COOKIE */, &cookie, &len);
+    ::close(fd);
+    if (r == 0) return fmt::format("cookie:{}", cookie);
+  }
   struct stat st {};
-  if (::stat("/proc/thread-self/ns/net", &st) != 0) return 0;
-  return st.st_ino;
+  if (::stat("/proc/thread-self/ns/net", &st) != 0) return "unknown";
+  return fmt::format("inode:{}", st.st_ino);
 }
 
 Journal Journal::create(const std::string& id, bool persistent) {
@@ -83,7 +94,7 @@ Journal Journal::create(const std::string& id, bool persistent) {
                    {"owner_start_time", process_start_time(pid)},
                    {"persistent", persistent},
                    // Entries without a namespace name apply to this one.
-                   {"netns_inode", own_netns_inode()}};
+                   {"netns", own_netns_id()}};
   std::string line = j.header_.dump() + "\n";
   if (::write(j.fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size()) ||
       ::fsync(j.fd_) != 0) {
@@ -289,7 +300,7 @@ std::vector<std::string> recover_journals(bool include_persistent,
     // An agent's journal from another network namespace on this machine (a
     // lab of namespaces): its changes are that namespace's, and undoing them
     // here would change ours. Its own namespace's next agent recovers it.
-    if (j.header().contains("netns_inode") && j.header()["netns_inode"] != own_netns_inode()) continue;
+    if (j.header().contains("netns") && j.header()["netns"] != own_netns_id()) continue;
     auto lines = j.undo_all(failures);
     for (auto& l : lines) done.push_back(fmt::format("{}: {}", fs::path(path).filename().string(), l));
   }

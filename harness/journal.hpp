@@ -62,8 +62,9 @@ private:
   std::vector<nlohmann::json> entries_;
 };
 
-// The inode of the calling thread's network namespace (0 if unreadable).
-std::uint64_t own_netns_inode();
+// The calling thread's network namespace, as recorded in journal headers:
+// "cookie:N" (SO_NETNS_COOKIE, never reused), else "inode:N".
+std::string own_netns_id();
 
 // Journals currently in kJournalDir.
 std::vector<std::string> list_journals();

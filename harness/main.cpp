@@ -27,6 +27,14 @@ std::uint64_t parse_interval(const std::string& text, std::uint64_t lo, std::uin
   return ns;
 }
 
+// How the controller reaches the agents of a profile with "hosts".
+void add_agent_client_flags(CLI::App* sub, droplab::harness::RunOptions& o) {
+  sub->add_option("--ssh-config", o.ssh_config, "Profiles with hosts: ssh -F FILE for ssh:// agents");
+  sub->add_option("--tls-cert", o.tls_cert, "Profiles with hosts: this controller's certificate for tls:// agents");
+  sub->add_option("--tls-key", o.tls_key, "Profiles with hosts: its private key");
+  sub->add_option("--tls-ca", o.tls_ca, "Profiles with hosts: the CA that signed the agents' certificates");
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -56,12 +64,14 @@ int main(int argc, char** argv) {
     sub->add_option("--html", html_path, "Write the result as one self-contained HTML page to FILE");
     sub->add_flag("!--no-bpf", o.allow_bpf, "Count drop reasons from the tracefs text buffer instead of BPF");
     sub->add_flag("!--no-drop-reasons", o.drop_reasons, "Do not count the kernel's drop reasons");
+    add_agent_client_flags(sub, o);
   };
 
   harness::CompareOptions cmp_opt;
   auto* cmp = app.add_subcommand(
       "compare", "A/B: interleaved runs of a profile under two settings; loss per stage with 95% confidence "
-                 "intervals, a verdict with its test and p-value, and the CPU and latency cost");
+                 "intervals, a verdict with its test and p-value, and the CPU and latency cost. Exits 3 when "
+                 "the candidate regressed");
   cmp->add_option("profile", cmp_opt.profile_path, "Profile JSON")->required();
   cmp->add_option("--baseline", cmp_opt.baseline,
                   "SETTINGS of the baseline: KEY=VALUE (e.g. sink.rcvbuf=64KiB), an inline JSON object or a JSON "
@@ -86,13 +96,11 @@ int main(int argc, char** argv) {
   swp->add_option("--resolution", swp_opt.resolution,
                   "Throughput search: stop when the bracket is this narrow (default: 1% of --max)");
   swp->add_option("--loss-tolerance", swp_opt.loss_tolerance,
-                  "Fraction of sent packets that may be lost at a passing point (default 0: RFC 2544 zero loss)");
+                  "Fraction of sent packets that may be lost ((sent - delivered)/sent) at a passing point and on "
+                "the knee's good side (default 0: RFC 2544 zero loss)");
   add_run_flags(swp, swp_opt.run, swp_opt.json_path, swp_opt.html_path);
 
-  run->add_option("--ssh-config", run_opt.ssh_config, "Profiles with hosts: ssh -F FILE for ssh:// agents");
-  run->add_option("--tls-cert", run_opt.tls_cert, "Profiles with hosts: this controller's certificate for tls:// agents");
-  run->add_option("--tls-key", run_opt.tls_key, "Profiles with hosts: its private key");
-  run->add_option("--tls-ca", run_opt.tls_ca, "Profiles with hosts: the CA that signed the agents' certificates");
+  add_agent_client_flags(run, run_opt);
 
   agent::AgentMainOptions agent_opt;
   auto* agent_cmd = app.add_subcommand(

@@ -95,6 +95,7 @@ std::vector<Override> parse_vary(const std::string& text) {
       pos = comma + 1;
     }
   }
+  if (values.empty()) throw UsageError(fmt::format("{} \"{}\": no values", flag, text));
   std::vector<Override> out;
   for (const auto& v : values) {
     if (v.empty()) throw UsageError(fmt::format("{} \"{}\": an empty value", flag, text));
@@ -110,7 +111,7 @@ Patch parse_settings(const std::string& flag, const std::vector<std::string>& it
     std::string body;
     if (!item.empty() && item.front() == '{') {
       body = item;
-    } else if (item.find('=') == std::string::npos && std::filesystem::is_regular_file(item)) {
+    } else if (std::error_code ec; item.find('=') == std::string::npos && std::filesystem::is_regular_file(item, ec)) {
       body = read_file(flag, item);
     } else {
       p.overrides.push_back(parse_override(flag, item));
@@ -128,14 +129,19 @@ Patch parse_settings(const std::string& flag, const std::vector<std::string>& it
 }
 
 json apply_override(json doc, const Override& o) {
-  if (o.value.is_null()) {
-    if (doc.contains(o.ptr)) {
-      json& parent = doc.at(o.ptr.parent_pointer());
-      if (parent.is_object()) parent.erase(o.ptr.back());
+  try {
+    if (o.value.is_null()) {
+      if (doc.contains(o.ptr)) {
+        json& parent = doc.at(o.ptr.parent_pointer());
+        if (parent.is_object()) parent.erase(o.ptr.back());
+      }
+      return doc;
     }
-    return doc;
+    doc[o.ptr] = o.value; // creates the objects on the way
+  } catch (const json::exception&) {
+    // "gen.rate.x": a path through a value that is not an object.
+    throw UsageError(fmt::format("\"{}\": {} does not lead through objects of the profile", o.text, o.key()));
   }
-  doc[o.ptr] = o.value; // creates the objects on the way
   return doc;
 }
 

@@ -338,7 +338,7 @@ HostSpec parse_host(const Reader& r, const json& j, const std::string& p, bool r
   HostSpec h;
   if (!j.contains("agent")) r.fail(p + "/agent", "missing (\"local\", \"ssh://[user@]host\" or \"tls://host:port\")");
   h.agent = r.string(j["agent"], p + "/agent");
-  static const std::regex agent(R"(^(local|ssh://([A-Za-z0-9._-]+@)?[A-Za-z0-9._-]+(:[0-9]{1,5})?(/[A-Za-z0-9._/-]+)?|tls://[A-Za-z0-9._-]+:[0-9]{1,5})$)");
+  static const std::regex agent(R"(^(local|ssh://([A-Za-z0-9][A-Za-z0-9._-]*@)?[A-Za-z0-9][A-Za-z0-9._-]*(:[0-9]{1,5})?(/[A-Za-z0-9._/-]+)?|tls://[A-Za-z0-9][A-Za-z0-9._-]*:[0-9]{1,5})$)");
   if (!std::regex_match(h.agent, agent)) {
     r.fail(p + "/agent", fmt::format("\"{}\": use \"local\", \"ssh://[user@]host[:port][/path/to/droplab]\" or "
                                      "\"tls://host:port\"",

@@ -50,12 +50,17 @@ private:
   std::uint64_t t0_;
 };
 
-// A changed profile, validated as a whole; errors name what changed it.
+// A changed profile, validated as a whole and against this host; errors
+// name what changed it.
 Profile profile_with(const json& doc, const std::string& path, const std::string& because) {
   try {
-    return parse_profile(doc, path);
+    Profile p = parse_profile(doc, path);
+    if (!p.hosts) check_profile_on_host(p); // with hosts, the agents check theirs
+    return p;
   } catch (const ProfileError& e) {
     throw ProfileError(fmt::format("{}: {}", because, e.what()));
+  } catch (const UsageError& e) {
+    throw UsageError(fmt::format("{}: {}", because, e.what()));
   }
 }
 
@@ -175,9 +180,10 @@ std::string render_sweep(const json& doc) {
   if (!doc["throughput"].is_null()) {
     const json& t = doc["throughput"];
     for (const auto& trial : t["trials"]) {
-      out += fmt::format("  trial {:>14}: {} (sent {}, loss {:.3f}%)\n", format_pps(trial["rate_pps"].get<double>()),
+      std::string loss = trial["loss_fraction"].is_null() ? "-" : fmt::format("{:.3f}%", 100 * trial["loss_fraction"].get<double>());
+      out += fmt::format("  trial {:>14}: {} (sent {}, loss {})\n", format_pps(trial["rate_pps"].get<double>()),
                          trial["passed"].get<bool>() ? "pass" : "FAIL", format_count(trial["sent"].get<std::uint64_t>()),
-                         100 * trial["loss_fraction"].get<double>());
+                         loss);
     }
     if (t["max_zero_loss_pps"].is_null()) {
       out += fmt::format("throughput: no rate down to {} passed\n", format_pps(t["min_pps"].get<double>()));
@@ -230,24 +236,30 @@ std::optional<double> throughput_search(double lo, double hi, double resolution,
 }
 
 int compare_command(const CompareOptions& opt) {
+  const json doc = load_profile_json(opt.profile_path);
+  parse_profile(doc, opt.profile_path); // the profile itself first
+  Patch pa = parse_settings("--baseline", opt.baseline);
+  Patch pb = parse_settings("--candidate", opt.candidate);
+  // Each arm whole; when it fails, the first item that fails alone is named
+  // (items may only be valid together: rcvbuf=null with rcvbuf_force=…).
+  auto validated_arm = [&](const char* flag, const Patch& patch) {
+    try {
+      return profile_with(apply_patch(doc, patch), opt.profile_path, flag);
+    } catch (const UsageError&) {
+      for (const auto& item : patch.items) {
+        profile_with(apply_patch(doc, parse_settings(flag, {item})), opt.profile_path,
+                     fmt::format("{} \"{}\"", flag, item));
+      }
+      throw;
+    }
+  };
+  const Profile base = validated_arm("--baseline", pa);
+  const Profile cand = validated_arm("--candidate", pb);
   if (opt.repeat < 2 || opt.repeat > 1000) {
     throw UsageError(fmt::format("--repeat {}: must be 2..1000 (a confidence interval needs two runs per side)",
                                  opt.repeat));
   }
   if (!(opt.alpha > 0 && opt.alpha < 0.5)) throw UsageError(fmt::format("--alpha {}: must be in (0, 0.5)", opt.alpha));
-  const json doc = load_profile_json(opt.profile_path);
-  parse_profile(doc, opt.profile_path); // the profile itself first
-  Patch pa = parse_settings("--baseline", opt.baseline);
-  Patch pb = parse_settings("--candidate", opt.candidate);
-  // Each item alone, so an error names the one that caused it, then each arm whole.
-  for (auto [flag, patch] : {std::pair{"--baseline", &pa}, std::pair{"--candidate", &pb}}) {
-    for (const auto& item : patch->items) {
-      Patch one = parse_settings(flag, {item});
-      check_profile_on_host(profile_with(apply_patch(doc, one), opt.profile_path, fmt::format("{} \"{}\"", flag, item)));
-    }
-  }
-  const Profile base = profile_with(apply_patch(doc, pa), opt.profile_path, "--baseline");
-  const Profile cand = profile_with(apply_patch(doc, pb), opt.profile_path, "--candidate");
 
   fmt::print("droplab compare: {} — {} runs of each, interleaved\n  baseline:  {}\n  candidate: {}\n", base.name,
              opt.repeat, pa.items.empty() ? "(the profile as is)" : fmt::format("{}", fmt::join(pa.items, " ")),
@@ -270,8 +282,8 @@ int compare_command(const CompareOptions& opt) {
     }
   }
   json summary = summarize_compare(a, b, opt.alpha, profile_info(base));
-  fmt::print("\n{}", render_compare(summary));
   write_outputs(opt.json_path, opt.html_path, summary);
+  fmt::print("\n{}", render_compare(summary));
   return summary["verdict"]["result"] == "regressed" ? kExitExpectationFailed : 0;
 }
 
@@ -289,9 +301,17 @@ int sweep_command(const SweepOptions& opt) {
 
   if (!opt.throughput) {
     // The grid, first --vary outermost; every point validated before any run.
+    if (!opt.min_rate.empty() || !opt.max_rate.empty() || !opt.resolution.empty()) {
+      throw UsageError("--min, --max and --resolution belong to --throughput");
+    }
     std::vector<std::vector<Override>> axes;
     for (const auto& v : opt.vary) {
       axes.push_back(parse_vary(v));
+      for (std::size_t i = 0; i + 1 < axes.size(); ++i) {
+        if (axes[i].front().key() == axes.back().front().key()) {
+          throw UsageError(fmt::format("--vary {}: {} is already varied", v, axes.back().front().key()));
+        }
+      }
       json values = json::array();
       for (const auto& o : axes.back()) values.push_back(o.value_text());
       out["vary"].push_back({{"key", axes.back().front().key()}, {"values", values}});
@@ -316,7 +336,6 @@ int sweep_command(const SweepOptions& opt) {
         texts.push_back(o->text);
       }
       profiles.push_back(profile_with(d, opt.profile_path, fmt::format("--vary {}", fmt::join(texts, " "))));
-      check_profile_on_host(profiles.back());
     }
     fmt::print("droplab sweep: {} — {} point(s)\n", prof.name, grid.size());
     std::fflush(stdout);
@@ -352,7 +371,7 @@ int sweep_command(const SweepOptions& opt) {
       Override o = parse_override("--throughput", fmt::format("gen.rate={:.0f}pps", pps));
       return profile_with(apply_override(doc, o), opt.profile_path, "--throughput");
     };
-    check_profile_on_host(with_rate(hi));
+    with_rate(hi); // validated before the first trial
     // Trials: 2 brackets + log2((hi - lo) / resolution) bisections.
     std::size_t planned = 2 + static_cast<std::size_t>(std::ceil(std::log2(std::max(1.0, (hi - lo) / resolution))));
     fmt::print("droplab sweep: {} — throughput search {}..{}, resolution {}, loss tolerance {:.3f}% (≤ {} trials)\n",
@@ -382,8 +401,8 @@ int sweep_command(const SweepOptions& opt) {
                          {"at_upper_bound", best && *best == hi},
                          {"trials", trials}};
   }
+  write_outputs(opt.json_path, opt.html_path, out); // first: nothing measured is lost to a rendering error
   fmt::print("\n{}", render_sweep(out));
-  write_outputs(opt.json_path, opt.html_path, out);
   return 0;
 }
 

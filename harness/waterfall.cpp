@@ -436,12 +436,15 @@ Waterfall build_waterfall(const counters::Delta& d, const RunOutcome& o, const K
   // Both devices count the same backlog drops; each is read at a slightly
   // different instant, so each gets its own share and the backlog the larger.
   std::int64_t tx_share = 0, rx_share = 0;
-  if (tx_dropped && softnet_dropped) tx_share = std::min(*tx_dropped, *softnet_dropped);
+  if (tx_dropped && softnet_dropped && !facts.separate_hosts) tx_share = std::min(*tx_dropped, *softnet_dropped);
   if (rx_dropped && softnet_dropped) rx_share = std::min(*rx_dropped, *softnet_dropped);
   const std::int64_t backlog_share = std::max(tx_share, rx_share);
   // Without softnet the backlog's share cannot be proven, but the two devices
-  // still count the same drops: count them once (in tx_device), not twice.
-  if (!softnet_dropped && tx_dropped && rx_dropped) rx_share = std::min(*tx_dropped, *rx_dropped);
+  // of a veth pair still count the same drops: count them once (in
+  // tx_device), not twice.
+  if (!softnet_dropped && tx_dropped && rx_dropped && !facts.separate_hosts) {
+    rx_share = std::min(*tx_dropped, *rx_dropped);
+  }
 
   Stage tx{.name = "tx_device", .label = "left the sending device", .in = qdisc.out()};
   tx.evidence.push_back(evidence(d, "tx.link.tx_dropped", false,
@@ -667,9 +670,12 @@ void to_json(json& j, const Accounting& a) {
 
 std::string render_waterfall(const Waterfall& w) {
   std::string out;
-  out += fmt::format("{:<32} {:>14} {:>14}\n", "stage", "in", "dropped");
+  // Labels of several senders' stages ("tx1 tls://lab-c:7300: sent by …") are longer.
+  std::size_t width = 32;
+  for (const auto& s : w.stages) width = std::max(width, s.label.size());
+  out += fmt::format("{:<{}} {:>14} {:>14}\n", "stage", width, "in", "dropped");
   for (const auto& s : w.stages) {
-    out += fmt::format("{:<32} {:>14} {:>14}{}\n", s.label, format_count(s.in), format_count(s.dropped),
+    out += fmt::format("{:<{}} {:>14} {:>14}{}\n", s.label, width, format_count(s.in), format_count(s.dropped),
                        s.dropped_complete ? "" : "  (incomplete: a counter is unavailable)");
     for (const auto& e : s.evidence) {
       bool show = e.is_drop ? (!e.delta || *e.delta != 0) : (e.delta && *e.delta != 0);
@@ -693,7 +699,7 @@ std::string render_waterfall(const Waterfall& w) {
     if (!s.hint.empty()) out += fmt::format("    hint: {}\n", s.hint);
   }
   const Accounting& a = w.accounting;
-  out += fmt::format("{:<32} {:>14}\n", "delivered to the application", format_count(a.delivered));
+  out += fmt::format("{:<{}} {:>14}\n", "delivered to the application", width, format_count(a.delivered));
   out += fmt::format("\nsent {} = delivered {} + dropped {} + unexplained {}\n", format_count(a.sent),
                      format_count(a.delivered), format_count(a.dropped), format_count(a.unexplained));
   if (a.sequence_lost) {

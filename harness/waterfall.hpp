@@ -81,6 +81,9 @@ struct FlowCounts {
 struct LabFacts {
   bool nft_rules = false;  // droplab's nftables table in the receiving namespace
   bool conntrack = false;  // conntrack is in use there (a ct rule)
+  // Sender and receiver are separate hosts (or at least not one veth pair):
+  // the sender's tx_dropped are its own, never the receiver's backlog drops.
+  bool separate_hosts = false;
 };
 
 struct RunOutcome {

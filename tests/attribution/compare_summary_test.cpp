@@ -307,7 +307,7 @@ TEST(CompareSummary, DocumentHasEverySchemaField) {
       EXPECT_EQ(m["test"]["name"], "Welch's t-test, two-sided");
     }
   }
-  EXPECT_EQ(metric(doc, "metrics", "total")["what"], "loss fraction (dropped/sent)");
+  EXPECT_EQ(metric(doc, "metrics", "total")["what"], "loss fraction ((sent - delivered)/sent)");
   expect_keys(doc["verdict"], {"result", "metric", "test", "p", "alpha"}, "verdict");
   EXPECT_EQ(doc["verdict"]["metric"], "total");
   EXPECT_EQ(doc["verdict"]["test"], "Welch's t-test, two-sided");

@@ -35,8 +35,11 @@ rx_sysctl() { ip netns exec $R sysctl -n $SYSCTL; }
 cleanup() {
   local rc=$?
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  sleep 0.2
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do # SIGTERM: the agents restore and exit; SIGKILL after 2 s
+    for _ in $(seq 20); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
   for ns in $A $B $R $S; do ip netns del "$ns" 2>/dev/null || true; done
   ((MADE_RUN_SSHD)) && rmdir /run/sshd 2>/dev/null || true
   rm -rf "$DIR"
