@@ -152,6 +152,60 @@ std::string self_host() {
 
 } // namespace
 
+HostsWaterfall hosts_waterfall(const std::vector<SenderInput>& senders, const counters::Delta& rx,
+                               const json& sink_report, const KnobValues& knobs) {
+  HostsWaterfall out;
+  json merged_gen{{"summary", {{"sent", 0}, {"send_errors_total", 0}}}, {"flows", json::array()}};
+  std::vector<counters::Delta> tx_deltas;
+  for (const auto& s : senders) {
+    const json& g = s.gen_report;
+    merged_gen["summary"]["sent"] = merged_gen["summary"]["sent"].get<std::uint64_t>() + g.at("summary").at("sent").get<std::uint64_t>();
+    merged_gen["summary"]["send_errors_total"] = merged_gen["summary"]["send_errors_total"].get<std::uint64_t>() +
+                                                 g.at("summary").at("send_errors_total").get<std::uint64_t>();
+    for (const auto& f : g.at("flows")) merged_gen["flows"].push_back(f);
+    tx_deltas.push_back(s.delta);
+  }
+  out.all = sum_senders(tx_deltas);
+  merge(out.all, rx);
+  const LabFacts facts{.separate_hosts = true};
+  out.total = build_waterfall(out.all, outcome_from_reports(merged_gen, sink_report), knobs, facts);
+  Waterfall& w = out.w;
+  for (const auto& sender : senders) {
+    counters::Delta d = sender.delta;
+    merge(d, rx);
+    Waterfall one = build_waterfall(d, outcome_from_reports(sender.gen_report, sink_report), knobs, facts);
+    for (Stage s : one.stages) {
+      if (!is_sender_stage(s.name)) continue;
+      s.label = fmt::format("{}: {}", sender.label, s.label);
+      w.stages.push_back(std::move(s));
+    }
+  }
+  for (const Stage& s : out.total.stages) {
+    if (!is_sender_stage(s.name)) w.stages.push_back(s);
+  }
+  w.accounting = out.total.accounting;
+  w.accounting.dropped = 0;
+  for (const auto& s : w.stages) w.accounting.dropped += s.dropped;
+  w.accounting.unexplained = static_cast<std::int64_t>(w.accounting.sent) -
+                             static_cast<std::int64_t>(w.accounting.delivered) -
+                             static_cast<std::int64_t>(w.accounting.dropped);
+  // The receive stages start with what the senders' devices passed on.
+  std::uint64_t senders_out = 0;
+  for (const auto& s : w.stages) {
+    if (s.name == "tx_device") senders_out += s.out();
+  }
+  for (auto& s : w.stages) {
+    if (is_sender_stage(s.name)) continue;
+    if (s.in != senders_out) {
+      s.notes.push_back(fmt::format("the senders' devices passed on {}, the summed counters {}",
+                                    format_count(senders_out), format_count(s.in)));
+    }
+    break;
+  }
+  add_hints(w, out.all, knobs);
+  return out;
+}
+
 agent::ClockOffset combine_offsets(const agent::ClockOffset& start, const agent::ClockOffset& end) {
   agent::ClockOffset c = start;
   const std::int64_t drift = end.offset_ns - start.offset_ns;
@@ -348,51 +402,14 @@ RunResult run_hosts(const Profile& prof, const RunOptions& opt) {
     knobs.push_back({k == "net.core.netdev_max_backlog" ? "backlog" : k == "net.ipv4.udp_mem" ? "udp" : "socket", k,
                      v.get<std::string>()});
   }
-  json merged_gen{{"summary", {{"sent", 0}, {"send_errors_total", 0}}}, {"flows", json::array()}};
-  for (const auto& g : gen_reports) {
-    merged_gen["summary"]["sent"] = merged_gen["summary"]["sent"].get<std::uint64_t>() + g["summary"]["sent"].get<std::uint64_t>();
-    merged_gen["summary"]["send_errors_total"] = merged_gen["summary"]["send_errors_total"].get<std::uint64_t>() +
-                                                 g["summary"]["send_errors_total"].get<std::uint64_t>();
-    for (const auto& f : g["flows"]) merged_gen["flows"].push_back(f);
-  }
-  counters::Delta all = sum_senders(tx_deltas);
-  merge(all, rx_delta);
-  const LabFacts facts{.separate_hosts = true};
-  Waterfall total = build_waterfall(all, outcome_from_reports(merged_gen, sink_report), knobs, facts);
-  Waterfall w;
+  std::vector<SenderInput> senders;
   for (std::size_t i = 0; i < tx_deltas.size(); ++i) {
-    counters::Delta d = tx_deltas[i];
-    merge(d, rx_delta);
-    Waterfall one = build_waterfall(d, outcome_from_reports(gen_reports[i], sink_report), knobs, facts);
-    for (Stage s : one.stages) {
-      if (!is_sender_stage(s.name)) continue;
-      s.label = fmt::format("{} {}: {}", hosts[i + 1].role, hosts[i + 1].spec.agent, s.label);
-      w.stages.push_back(std::move(s));
-    }
+    senders.push_back({fmt::format("{} {}", hosts[i + 1].role, hosts[i + 1].spec.agent), tx_deltas[i], gen_reports[i]});
   }
-  for (const Stage& s : total.stages) {
-    if (!is_sender_stage(s.name)) w.stages.push_back(s);
-  }
-  w.accounting = total.accounting;
-  w.accounting.dropped = 0;
-  for (const auto& s : w.stages) w.accounting.dropped += s.dropped;
-  w.accounting.unexplained = static_cast<std::int64_t>(w.accounting.sent) -
-                             static_cast<std::int64_t>(w.accounting.delivered) -
-                             static_cast<std::int64_t>(w.accounting.dropped);
-  // The receive stages start with what the senders' devices passed on.
-  std::uint64_t senders_out = 0;
-  for (const auto& s : w.stages) {
-    if (s.name == "tx_device") senders_out += s.out();
-  }
-  for (auto& s : w.stages) {
-    if (is_sender_stage(s.name)) continue;
-    if (s.in != senders_out) {
-      s.notes.push_back(fmt::format("the senders' devices passed on {}, the summed counters {}",
-                                    format_count(senders_out), format_count(s.in)));
-    }
-    break;
-  }
-  add_hints(w, all, knobs);
+  HostsWaterfall hw = hosts_waterfall(senders, rx_delta, sink_report, knobs);
+  Waterfall& w = hw.w;
+  const Waterfall& total = hw.total;
+  const counters::Delta& all = hw.all;
   // Against the expectation the senders' stages count summed: "drops_at qdisc"
   // means at any sender's qdisc.
   ExpectVerdict verdict = evaluate_expect(prof.expect, total, all);
