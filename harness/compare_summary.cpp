@@ -235,7 +235,10 @@ CompareRun compare_run_from_report(const json& report, int index, int order, int
     }
     if (!s.contains("dropped"))
       throw std::runtime_error(fmt::format("run report has no {}/dropped", at));
-    r.stage_dropped[s["name"].get<std::string>()] = to_u64(s["dropped"], at + "/dropped");
+    // An incomplete stage (a drop counter unavailable) has no value.
+    if (s.value("dropped_complete", true)) {
+      r.stage_dropped[s["name"].get<std::string>()] = to_u64(s["dropped"], at + "/dropped");
+    }
   }
   if (const json* lat = find(report, {"sink", "summary", "latency_ns"}); lat && lat->is_object()) {
     const json* count = find(*lat, {"count"});
@@ -257,23 +260,35 @@ json summarize_compare(const CompareArm& baseline, const CompareArm& candidate, 
         fmt::format("the arms have different numbers of runs: baseline {}, candidate {}", nb, nc));
   }
 
-  auto loss = [](std::function<std::uint64_t(const CompareRun&)> dropped) {
+  auto loss = [](std::function<std::optional<std::uint64_t>(const CompareRun&)> dropped) {
     return [dropped](const CompareRun& r) -> std::optional<double> {
-      if (r.sent == 0) return std::nullopt;
-      return static_cast<double>(dropped(r)) / static_cast<double>(r.sent);
+      std::optional<std::uint64_t> n = dropped(r);
+      if (r.sent == 0 || !n) return std::nullopt;
+      return static_cast<double>(*n) / static_cast<double>(r.sent);
     };
   };
   Collector c{alpha, std::min(nb, nc), notes};
   json metrics = json::array();
   metrics.push_back(
-      c.metric({"total", kTotalWhat, loss([](const CompareRun& r) { return lost(r); })}, baseline,
+      c.metric({"total", kTotalWhat, loss([](const CompareRun& r) { return std::optional(lost(r)); })}, baseline,
                candidate));
   for (const auto& stage : dropping_stages(baseline, candidate)) {
-    auto at_stage = [stage](const CompareRun& r) {
+    // A stage a run does not report, or reports incomplete (a drop counter
+    // was unavailable), has no value for that run: never a 0.
+    auto at_stage = [stage](const CompareRun& r) -> std::optional<std::uint64_t> {
       auto it = r.stage_dropped.find(stage);
-      return it == r.stage_dropped.end() ? std::uint64_t{0} : it->second;
+      if (it == r.stage_dropped.end()) return std::nullopt;
+      return it->second;
     };
     metrics.push_back(c.metric({stage, kLossWhat, loss(at_stage)}, baseline, candidate));
+    for (const CompareArm* arm : {&baseline, &candidate}) {
+      for (const auto& r : arm->runs) {
+        if (!at_stage(r)) {
+          notes.push_back(fmt::format("{}: {} left out of {}: a drop counter of that stage was unavailable",
+                                      stage, arm_run(arm->name, r), stage));
+        }
+      }
+    }
   }
   json cost = json::array();
   cost.push_back(c.metric({"cpu_s", "CPU seconds (generator + sink + harness)",

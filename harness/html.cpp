@@ -2,11 +2,9 @@
 
 #include "html_renderer.hpp"
 
-#include <cerrno>
-#include <cstdio>
-#include <fstream>
+#include "droplab/json_util.hpp"
+
 #include <string_view>
-#include <system_error>
 
 namespace droplab::harness {
 namespace {
@@ -144,21 +142,6 @@ std::string render_html(const nlohmann::json& doc) {
   return page;
 }
 
-void write_html_file(const std::string& path, const nlohmann::json& doc) {
-  std::string page = render_html(doc);
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
-    if (!out) throw std::system_error(errno, std::generic_category(), "open " + tmp);
-    out << page;
-    out.flush();
-    if (!out) throw std::system_error(errno, std::generic_category(), "write " + tmp);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    std::remove(tmp.c_str());
-    throw std::system_error(err, std::generic_category(), "rename " + tmp + " to " + path);
-  }
-}
+void write_html_file(const std::string& path, const nlohmann::json& doc) { write_file_atomic(path, render_html(doc)); }
 
 } // namespace droplab::harness

@@ -4,25 +4,30 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <system_error>
 
 namespace droplab {
 
-void write_json_file(const std::string& path, const nlohmann::json& j) {
+void write_file_atomic(const std::string& path, std::string_view text) {
   std::string tmp = path + ".tmp";
   {
-    std::ofstream out(tmp, std::ios::trunc);
+    std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
     if (!out) throw std::system_error(errno, std::generic_category(), "open " + tmp);
-    out << j.dump(2) << '\n';
+    out << text;
     out.flush();
     if (!out) throw std::system_error(errno, std::generic_category(), "write " + tmp);
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    throw std::system_error(errno, std::generic_category(), "rename " + tmp + " to " + path);
+    int err = errno;
+    std::remove(tmp.c_str());
+    throw std::system_error(err, std::generic_category(), "rename " + tmp + " to " + path);
   }
 }
+
+void write_json_file(const std::string& path, const nlohmann::json& j) { write_file_atomic(path, j.dump(2) + "\n"); }
 
 nlohmann::json read_json_file(const std::string& path) {
   std::ifstream in(path);

@@ -220,6 +220,18 @@ TEST(CompareSummary, RunsWithoutAValueAreLeftOutNotZero) {
   EXPECT_EQ(doc["verdict"]["result"], "improved");
 }
 
+TEST(CompareSummary, AnIncompleteStageIsLeftOutNotZero) {
+  CompareArm base = rcvbuf_baseline();
+  CompareArm cand = rcvbuf_candidate();
+  // Baseline run 2's socket stage was incomplete (a drop counter
+  // unavailable): its report's stage is left out of the socket metric.
+  base.runs[1].stage_dropped.erase("socket");
+  json doc = summarize_compare(base, cand, 0.05, kProfile);
+  EXPECT_EQ(metric(doc, "metrics", "socket")["baseline"]["n"], 4);
+  EXPECT_EQ(metric(doc, "metrics", "socket")["candidate"]["n"], 5);
+  EXPECT_TRUE(has_note(doc, {"socket", "baseline run 2", "unavailable"}));
+}
+
 TEST(CompareSummary, SuspectRunsAreNoted) {
   CompareArm base = rcvbuf_baseline();
   CompareArm cand = rcvbuf_candidate();
@@ -429,3 +441,14 @@ TEST(CompareRender, WithoutATestSaysSo) {
 }
 
 } // namespace
+
+TEST(CompareRunFromReport, AnIncompleteStageHasNoValue) {
+  json report =
+      droplab::read_json_file(std::string(DROPLAB_TEST_DATA) + "/report.socket-rcvbuf.json");
+  for (auto& s : report["stages"]) {
+    if (s["name"] == "socket") s["dropped_complete"] = false;
+  }
+  CompareRun r = compare_run_from_report(report, 1, 1, 0);
+  EXPECT_EQ(r.stage_dropped.count("socket"), 0u);
+  EXPECT_EQ(r.stage_dropped.count("qdisc"), 1u);
+}
