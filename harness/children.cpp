@@ -1,5 +1,7 @@
 #include "children.hpp"
 
+#include "journal.hpp"
+
 #include "droplab/json_util.hpp"
 #include "droplab/units.hpp"
 
@@ -18,10 +20,39 @@ using namespace std::chrono_literals;
 
 namespace droplab::harness {
 
+namespace {
+constexpr const char* kRunDirPrefix = "droplab-run.";
+}
+
 RunDir::RunDir() {
-  std::string tmpl = (fs::temp_directory_path() / "droplab-run.XXXXXX").string();
+  std::string tmpl = (fs::temp_directory_path() / (std::string(kRunDirPrefix) + "XXXXXX")).string();
   if (!::mkdtemp(tmpl.data())) throw std::system_error(errno, std::generic_category(), "mkdtemp");
   path_ = tmpl;
+  // Who owns it: a SIGKILLed owner cannot remove it; the next run does.
+  pid_t pid = ::getpid();
+  std::ofstream(path_ / "owner") << pid << ' ' << process_start_time(pid) << '\n';
+}
+
+std::vector<std::string> remove_orphan_run_dirs() {
+  std::vector<std::string> done;
+  std::error_code ec;
+  for (const auto& de : fs::directory_iterator(fs::temp_directory_path(), ec)) {
+    const std::string name = de.path().filename().string();
+    if (name.rfind(kRunDirPrefix, 0) != 0 || !de.is_directory(ec)) continue;
+    pid_t pid = 0;
+    unsigned long long start = 0;
+    std::ifstream owner(de.path() / "owner");
+    if (!(owner >> pid >> start)) {
+      // No owner recorded (yet, or by an older droplab): only once it is old.
+      auto age = fs::file_time_type::clock::now() - fs::last_write_time(de.path(), ec);
+      if (ec || age < std::chrono::minutes(10)) continue;
+    } else if (pid > 0 && start != 0 && process_start_time(pid) == start) {
+      continue; // its run is alive
+    }
+    fs::remove_all(de.path(), ec);
+    if (!ec) done.push_back(fmt::format("scratch folder {}: removed (its run was killed)", de.path().string()));
+  }
+  return done;
 }
 
 RunDir::~RunDir() {

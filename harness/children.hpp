@@ -17,7 +17,8 @@
 namespace droplab::harness {
 
 // A private scratch directory for the children's logs and reports, removed
-// with everything in it.
+// with everything in it. It records its owner (pid and start time), so one a
+// SIGKILLed run left is removed by the next (remove_orphan_run_dirs).
 class RunDir {
 public:
   RunDir();
@@ -29,6 +30,9 @@ public:
 private:
   std::filesystem::path path_;
 };
+
+// Removes the scratch folders of runs that are gone; what it removed, a line each.
+std::vector<std::string> remove_orphan_run_dirs();
 
 // Prints whole new lines a child appended to its log, prefixed with its name.
 class LogTail {

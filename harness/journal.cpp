@@ -1,5 +1,6 @@
 #include "journal.hpp"
 
+#include "children.hpp"
 #include "lab.hpp"
 #include "settings.hpp"
 
@@ -165,6 +166,13 @@ bool Journal::persistent() const { return header_.is_object() && header_.value("
 
 bool Journal::complete() const { return header_.is_object() && header_.contains("owner_pid"); }
 
+bool Journal::of_this_netns() const {
+  // An agent's journal from another network namespace on this machine (a
+  // lab of namespaces): its changes are that namespace's, and undoing them
+  // here would change ours. Its own namespace's next agent recovers it.
+  return !header_.contains("netns") || header_["netns"] == own_netns_id();
+}
+
 bool Journal::owner_alive() const {
   if (!complete()) return false;
   pid_t pid = header_.value("owner_pid", 0);
@@ -297,13 +305,11 @@ std::vector<std::string> recover_journals(bool include_persistent,
     }
     if (j.owner_alive() && !j.persistent()) continue; // a run in progress
     if (j.persistent() && !include_persistent) continue;
-    // An agent's journal from another network namespace on this machine (a
-    // lab of namespaces): its changes are that namespace's, and undoing them
-    // here would change ours. Its own namespace's next agent recovers it.
-    if (j.header().contains("netns") && j.header()["netns"] != own_netns_id()) continue;
+    if (!j.of_this_netns()) continue;
     auto lines = j.undo_all(failures);
     for (auto& l : lines) done.push_back(fmt::format("{}: {}", fs::path(path).filename().string(), l));
   }
+  for (auto& l : remove_orphan_run_dirs()) done.push_back(std::move(l));
   return done;
 }
 

@@ -49,6 +49,9 @@ public:
   const nlohmann::json& header() const { return header_; }
   const std::vector<nlohmann::json>& entries() const { return entries_; }
   bool owner_alive() const;
+  // False for a journal written in another network namespace (an agent's in
+  // a namespace lab): only there may it be undone.
+  bool of_this_netns() const;
   // False for a file whose header was never written (its creator died at
   // once): it announced no change, so there is nothing to undo.
   bool complete() const;

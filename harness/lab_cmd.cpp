@@ -1,5 +1,6 @@
 #include "lab_cmd.hpp"
 
+#include "children.hpp"
 #include "host_guard.hpp"
 #include "journal.hpp"
 #include "lab.hpp"
@@ -44,10 +45,16 @@ int lab_down_command(bool recover) {
   std::size_t n = 0;
   for (const auto& path : list_journals()) {
     Journal j = Journal::open(path);
-    bool take = j.persistent() || (recover && !j.owner_alive());
+    bool take = (j.persistent() || (recover && !j.owner_alive())) && j.of_this_netns();
     if (!take) continue;
     for (const auto& line : j.undo_all(&failures)) {
       fmt::print("{}: {}\n", std::filesystem::path(path).filename().string(), line);
+      ++n;
+    }
+  }
+  if (recover) {
+    for (const auto& line : remove_orphan_run_dirs()) {
+      fmt::print("{}\n", line);
       ++n;
     }
   }

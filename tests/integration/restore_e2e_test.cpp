@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -81,6 +82,19 @@ TEST_F(RestoreE2E, SigintHalfWayRestoresEverything) {
   // TearDown: no namespace, journal, changed sysctl, generator or sink remains.
 }
 
+// Scratch folders (/tmp/droplab-run.*) whose owner file names `pid`.
+std::vector<std::string> run_dirs_of(pid_t pid) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& de : std::filesystem::directory_iterator(std::filesystem::temp_directory_path(), ec)) {
+    if (de.path().filename().string().rfind("droplab-run.", 0) != 0) continue;
+    std::ifstream owner(de.path() / "owner");
+    pid_t p = 0;
+    if (owner >> p && p == pid) out.push_back(de.path().string());
+  }
+  return out;
+}
+
 TEST_F(RestoreE2E, SigkillIsRecoveredByLabDownRecover) {
   std::string prof = long_profile();
   std::string log = temp_path(".log");
@@ -103,10 +117,13 @@ TEST_F(RestoreE2E, SigkillIsRecoveredByLabDownRecover) {
   } else {
     ADD_FAILURE() << "bpftool prog show failed: " << progs.output;
   }
+  // Its scratch folder (the children's logs and reports) is still there too.
+  EXPECT_EQ(run_dirs_of(run.pid()).size(), 1u);
   Result r = run_droplab({"lab", "down", "--recover"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("restored to"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("deleted"), std::string::npos) << r.output;
+  EXPECT_TRUE(run_dirs_of(run.pid()).empty()) << r.output;
   std::remove(prof.c_str());
   std::remove(log.c_str());
   // TearDown checks the sysctl and the namespaces are back as found.
