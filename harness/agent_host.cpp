@@ -12,7 +12,6 @@
 #include "droplab/counters/qdisc.hpp"
 #include "droplab/counters/snapshot_json.hpp"
 
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,7 +20,6 @@
 #include <algorithm>
 #include <chrono>
 #include <regex>
-#include <thread>
 
 using nlohmann::json;
 using namespace std::chrono_literals;
@@ -103,8 +101,7 @@ Journal& AgentHost::journal() {
 
 std::map<std::string, AgentHost::Op> AgentHost::ops() {
   auto bind = [this](json (AgentHost::*f)(const json&)) { return [this, f](const json& a) { return (this->*f)(a); }; };
-  return {{"info", bind(&AgentHost::info)},
-          {"set_sysctl", bind(&AgentHost::set_sysctl)},
+  return {{"set_sysctl", bind(&AgentHost::set_sysctl)},
           {"set_rps", bind(&AgentHost::set_rps)},
           {"read_sysctls", bind(&AgentHost::read_sysctls)},
           {"sink_start", bind(&AgentHost::sink_start)},
@@ -133,13 +130,6 @@ std::vector<std::string> AgentHost::restore() {
     }
   }
   return lines;
-}
-
-json AgentHost::info(const json& a) {
-  only_keys(a, {});
-  utsname u{};
-  ::uname(&u);
-  return {{"host", u.nodename}, {"kernel", u.release}, {"cpus", std::thread::hardware_concurrency()}};
 }
 
 json AgentHost::set_sysctl(const json& a) {
@@ -215,9 +205,8 @@ json AgentHost::gen_start(const json& a) {
   if (gen_.running()) throw std::runtime_error("a generator is already running");
   std::string dst = endpoint_arg(a, "dst");
   Profile p = spec_profile("gen", arg(a, "gen"));
-  if (!p.gen.duration && !p.gen.count) {
-    throw std::invalid_argument("the generator needs a duration or a count: every sending loop is bounded");
-  }
+  // Bounded: parse_profile gives a spec with neither a count nor a duration
+  // its default duration, and droplab-gen bounds itself in time either way.
   std::uint64_t base = 0;
   if (a.contains("flow_id_base")) {
     const json& b = a.at("flow_id_base");

@@ -30,7 +30,7 @@ public:
   AgentHost(const AgentHost&) = delete;
   AgentHost& operator=(const AgentHost&) = delete;
 
-  // The operations by name: info, set_sysctl, set_rps, read_sysctls,
+  // The operations by name: set_sysctl, set_rps, read_sysctls,
   // sink_start, sink_stop, gen_start, gen_status, gen_stop, snapshot, restore.
   std::map<std::string, Op> ops();
 
@@ -39,7 +39,6 @@ public:
   std::vector<std::string> restore();
 
 private:
-  nlohmann::json info(const nlohmann::json& a);
   nlohmann::json set_sysctl(const nlohmann::json& a);
   nlohmann::json set_rps(const nlohmann::json& a);
   nlohmann::json read_sysctls(const nlohmann::json& a);

@@ -77,9 +77,15 @@ std::string arm_run(const std::string& arm, const CompareRun& r) {
   return fmt::format("{} run {} (#{} in sequence)", arm, r.index, r.order);
 }
 
-json run_json(const CompareRun& r) {
-  std::optional<double> loss;
-  if (r.sent > 0) loss = static_cast<double>(lost(r)) / static_cast<double>(r.sent);
+} // namespace
+
+std::optional<double> loss_fraction(const CompareRun& r) {
+  if (r.sent == 0) return std::nullopt;
+  return static_cast<double>(lost(r)) / static_cast<double>(r.sent);
+}
+
+json compare_run_json(const CompareRun& r) {
+  std::optional<double> loss = loss_fraction(r);
   return json{{"index", r.index},
               {"order", r.order},
               {"exit_code", r.exit_code},
@@ -92,6 +98,8 @@ json run_json(const CompareRun& r) {
               {"cpu_s", number_or_null(r.cpu_s)},
               {"latency_p99_ns", number_or_null(r.latency_p99_ns)}};
 }
+
+namespace {
 
 json summary_json(const stats::Summary& s) {
   return json{{"n", s.n},
@@ -310,7 +318,7 @@ json summarize_compare(const CompareArm& baseline, const CompareArm& candidate, 
   for (const CompareArm* arm : {&baseline, &candidate}) {
     json runs = json::array();
     for (const auto& r : arm->runs)
-      runs.push_back(run_json(r));
+      runs.push_back(compare_run_json(r));
     arms.push_back({{"name", arm->name}, {"settings", arm->settings}, {"runs", runs}});
   }
   const json& total = metrics.front();

@@ -29,6 +29,13 @@ struct CompareRun {
 
 // One `droplab run` report (README "Report format"). Throws
 // std::runtime_error naming the JSON path of a missing or mistyped field.
+// Everything that did not arrive, explained or not: (sent - delivered) /
+// sent; nullopt when nothing was sent.
+std::optional<double> loss_fraction(const CompareRun& r);
+// {"index", "order", "exit_code", "sent", "delivered", "dropped",
+//  "unexplained", "loss_fraction", "stages", "cpu_s", "latency_p99_ns"}
+nlohmann::json compare_run_json(const CompareRun& r);
+
 CompareRun compare_run_from_report(const nlohmann::json& report, int index, int order,
                                    int exit_code);
 

@@ -35,7 +35,6 @@ struct Host {
   agent::AgentClient client;
   agent::ClockOffset clock; // over the run: the two estimates combined
   agent::ClockOffset clock_start, clock_end;
-  json info;
   std::uint64_t last_ns = 0; // when we last heard from it
 
   json call(const std::string& op, const json& args = json::object(), std::chrono::milliseconds timeout = 10s) {
@@ -94,10 +93,6 @@ agent::AgentClient connect(const std::string& url, const RunOptions& opt) {
                                            agent::TlsFiles{opt.tls_cert, opt.tls_key, opt.tls_ca}, client_options());
   }
   throw UsageError(fmt::format("{}: not an agent address", url));
-}
-
-void throw_if_stopped(const char* during) {
-  if (stop_requested()) throw Interrupted(fmt::format("interrupted by signal {} {}", stop_signal(), during));
 }
 
 counters::Snapshot snapshot(Host& h, const json& args) { return h.call("snapshot", args, 15s).get<counters::Snapshot>(); }
@@ -236,26 +231,19 @@ OneWayCorrection one_way_correction(const agent::ClockOffset& rx, const std::vec
 RunResult run_hosts(const Profile& prof, const RunOptions& opt) {
   const HostsSpec& hs = *prof.hosts;
   install_stop_handlers();
-  const std::string started_at = [] {
-    auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-    std::tm tm{};
-    ::gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return std::string(buf);
-  }();
+  const std::string started_at = iso_now();
 
   // Connect every agent first: nothing changes anywhere until all answered.
   std::vector<Host> hosts;
   auto add = [&](std::string role, const HostSpec& spec) {
     throw_if_stopped("while connecting to the agents");
     keepalive(hosts);
-    Host h{.role = std::move(role), .spec = spec, .client = connect(spec.agent, opt), .clock = {}, .info = {}};
-    h.info = h.call("info");
+    // The agent's hello names its host and kernel.
+    Host h{.role = std::move(role), .spec = spec, .client = connect(spec.agent, opt), .clock = {}};
     h.clock = h.clock_start = agent::estimate_clock_offset(h.client, 8);
     if (opt.print) {
       fmt::print("  {} {}: {} ({}, Linux {}), clock offset {:+.1f} µs ± {:.1f} µs\n", h.role, spec.agent,
-                 h.info.value("host", "?"), h.client.peer(), h.info.value("kernel", "?"),
+                 h.client.hello().value("host", "?"), h.client.peer(), h.client.hello().value("kernel", "?"),
                  static_cast<double>(h.clock.offset_ns) / 1e3, static_cast<double>(h.clock.error_bound_ns) / 1e3);
     }
     hosts.push_back(std::move(h));
@@ -285,30 +273,7 @@ RunResult run_hosts(const Profile& prof, const RunOptions& opt) {
   const std::string listen = fmt::format("{}:{}", *hs.rx.addr, prof.sink.port);
   const std::string dst = fmt::format("{}:{}", *hs.rx.addr, prof.gen.port.value_or(prof.sink.port));
   const std::uint64_t gen_bound = gen_bound_s(prof.gen);
-  json sink_spec = json::parse(R"({})");
-  {
-    // The profile's sink object, as the agent validates it again.
-    const SinkSpec& s = prof.sink;
-    sink_spec["port"] = s.port;
-    sink_spec["batch"] = s.batch;
-    auto put = [&](const char* k, const std::optional<std::string>& v) {
-      if (v) sink_spec[k] = *v;
-    };
-    put("rcvbuf", s.rcvbuf), put("read_rate", s.read_rate), put("stall", s.stall), put("backend", s.backend);
-    put("cpus", s.cpus), put("rcvbuf_force", s.rcvbuf_force), put("work", s.work), put("hang_after", s.hang_after);
-    if (s.threads) sink_spec["threads"] = *s.threads;
-    if (s.cpu) sink_spec["cpu"] = *s.cpu;
-  }
-  json gen_spec{{"rate", prof.gen.rate}, {"size", prof.gen.size}, {"flows", prof.gen.flows},
-                {"batch", prof.gen.batch}, {"backend", prof.gen.backend}};
-  if (prof.gen.duration) gen_spec["duration"] = *prof.gen.duration;
-  if (prof.gen.count) gen_spec["count"] = *prof.gen.count;
-  if (prof.gen.cpu) gen_spec["cpu"] = *prof.gen.cpu;
-  if (prof.gen.burst) gen_spec["burst"] = *prof.gen.burst;
-  if (prof.gen.src_range) gen_spec["src_range"] = *prof.gen.src_range;
-  if (prof.gen.fault) gen_spec["fault"] = *prof.gen.fault;
-
-  json ready = rx.call("sink_start", {{"listen", listen}, {"sink", sink_spec},
+  json ready = rx.call("sink_start", {{"listen", listen}, {"sink", prof.sink_doc},
                                              {"bound_s", gen_bound + prof.drain_timeout_ns / 1'000'000'000ULL + 60}},
                               15s);
   keepalive(hosts);
@@ -324,7 +289,7 @@ RunResult run_hosts(const Profile& prof, const RunOptions& opt) {
   throw_if_stopped("before the senders started");
   for (std::size_t i = 1; i < hosts.size(); ++i) {
     // Each sender its own flow ids, so the sink keeps their sequences apart.
-    hosts[i].call("gen_start", {{"dst", dst}, {"gen", gen_spec}, {"flow_id_base", (i - 1) * prof.gen.flows}});
+    hosts[i].call("gen_start", {{"dst", dst}, {"gen", prof.gen_doc}, {"flow_id_base", (i - 1) * prof.gen.flows}});
   }
   std::vector<json> gen_reports(hosts.size() - 1);
   const std::uint64_t deadline = mono_ns() + (gen_bound + 30) * 1'000'000'000ULL;
@@ -458,7 +423,7 @@ RunResult run_hosts(const Profile& prof, const RunOptions& opt) {
   json host_list = json::array();
   for (const auto& h : hosts) {
     host_list.push_back({{"role", h.role}, {"agent", h.spec.agent}, {"dev", h.spec.dev}, {"peer", h.client.peer()},
-                         {"host", h.info.value("host", "")}, {"kernel", h.info.value("kernel", "")}});
+                         {"host", h.client.hello().value("host", "")}, {"kernel", h.client.hello().value("kernel", "")}});
   }
   json stages = json::array();
   for (std::size_t i = 0; i < w.stages.size(); ++i) {

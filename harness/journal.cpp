@@ -71,7 +71,7 @@ std::string own_netns_id() {
   if (fd >= 0) {
     std::uint64_t cookie = 0;
     socklen_t len = sizeof cookie;
-    int r = ::getsockopt(fd, SOL_SOCKET, 71 /* SO_NETNS_COOKIE */, &cookie, &len);
+    int r = ::getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len);
     ::close(fd);
     if (r == 0) return fmt::format("cookie:{}", cookie);
   }

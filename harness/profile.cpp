@@ -423,8 +423,10 @@ Profile parse_profile(const json& doc, const std::string& path) {
   p.name = r.string(doc["name"], "/name");
   if (doc.contains("description")) p.description = r.string(doc["description"], "/description");
   if (doc.contains("settings")) p.settings = parse_settings(r, doc["settings"]);
-  p.gen = parse_gen(r, doc.contains("gen") ? doc["gen"] : json::object());
-  p.sink = parse_sink(r, doc.contains("sink") ? doc["sink"] : json::object());
+  if (doc.contains("gen")) p.gen_doc = doc["gen"];
+  if (doc.contains("sink")) p.sink_doc = doc["sink"];
+  p.gen = parse_gen(r, p.gen_doc);
+  p.sink = parse_sink(r, p.sink_doc);
   if (doc.contains("drain_timeout")) {
     std::string t = r.text(doc["drain_timeout"], "/drain_timeout");
     p.drain_timeout_ns = r.unit("/drain_timeout", [&] { return parse_duration_ns(t); });

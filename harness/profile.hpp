@@ -95,6 +95,10 @@ struct Profile {
   std::uint64_t drain_timeout_ns = 5'000'000'000ULL;
   std::optional<Expect> expect;
   std::optional<HostsSpec> hosts; // absent: the local lab
+  // The "gen" and "sink" objects as written (validated above): what a
+  // controller sends its agents, which validate them again.
+  nlohmann::json gen_doc = nlohmann::json::object();
+  nlohmann::json sink_doc = nlohmann::json::object();
 };
 
 // The sysctls an agent may change for a controller (and so a profile with

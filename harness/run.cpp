@@ -50,19 +50,11 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 
 namespace droplab::harness {
-namespace {
 
 void throw_if_stopped(const char* during) {
   if (stop_requested()) {
     throw Interrupted(fmt::format("interrupted by signal {} {}", stop_signal(), during));
   }
-}
-
-// CPU time (user + system) of this process, all threads.
-double self_cpu_s() {
-  rusage ru{};
-  ::getrusage(RUSAGE_SELF, &ru);
-  return cpu_seconds(ru);
 }
 
 std::string iso_now() {
@@ -72,6 +64,15 @@ std::string iso_now() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+namespace {
+
+// CPU time (user + system) of this process, all threads.
+double self_cpu_s() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return cpu_seconds(ru);
 }
 
 // The knobs that govern each stage, read while the run's settings are in

@@ -22,6 +22,11 @@ public:
   using std::runtime_error::runtime_error;
 };
 
+// Throws Interrupted when SIGINT/SIGTERM asked to stop, saying `during` what.
+void throw_if_stopped(const char* during);
+// Now, as ISO 8601 UTC ("2026-11-24T09:57:37Z"), for reports.
+std::string iso_now();
+
 struct RunOptions {
   std::string profile_path;
   std::string json_path; // "" = no JSON report

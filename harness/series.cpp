@@ -43,7 +43,6 @@ public:
     fmt::print("[run {}/{}, {} elapsed{}] {}\n", done_, total_, clock_text(elapsed), left, what);
     std::fflush(stdout);
   }
-  void set_total(std::size_t total) { total_ = total; }
 
 private:
   std::size_t total_, done_ = 0;
@@ -73,13 +72,10 @@ RunResult run_quiet(const Profile& p, const RunOptions& base) {
   return run_profile(p, o);
 }
 
-std::string loss_text(const json& report) {
-  const json& a = report.at("accounting");
-  auto sent = a.at("sent").get<std::uint64_t>();
-  auto delivered = a.at("delivered").get<std::uint64_t>();
-  double loss = sent ? 100.0 * static_cast<double>(sent - std::min(sent, delivered)) / static_cast<double>(sent) : 0.0;
-  return fmt::format("sent {}, delivered {}, loss {:.3f}%, unexplained {}", format_count(sent),
-                     format_count(delivered), loss, a.at("unexplained").get<std::int64_t>());
+std::string loss_text(const CompareRun& r) {
+  std::optional<double> loss = loss_fraction(r);
+  return fmt::format("sent {}, delivered {}, loss {}, unexplained {}", format_count(r.sent), format_count(r.delivered),
+                     loss ? fmt::format("{:.3f}%", 100 * *loss) : std::string("-"), r.unexplained);
 }
 
 json profile_info(const Profile& p) {
@@ -97,23 +93,6 @@ void write_outputs(const std::string& json_path, const std::string& html_path, c
   }
 }
 
-// One sweep point or trial from a run report.
-json point_from_report(const json& report, int exit_code) {
-  const json& a = report.at("accounting");
-  auto sent = a.at("sent").get<std::uint64_t>();
-  auto delivered = a.at("delivered").get<std::uint64_t>();
-  json stages = json::object();
-  for (const auto& s : report.at("stages")) stages[s.at("name").get<std::string>()] = s.at("dropped");
-  return {{"exit_code", exit_code},
-          {"sent", sent},
-          {"delivered", delivered},
-          {"dropped", a.at("dropped")},
-          {"unexplained", a.at("unexplained")},
-          // Everything that did not arrive, explained or not.
-          {"loss_fraction", sent ? json(static_cast<double>(sent - std::min(sent, delivered)) / static_cast<double>(sent))
-                                 : json(nullptr)},
-          {"stages", std::move(stages)}};
-}
 
 bool lossy(const json& point, double tolerance) {
   return point["loss_fraction"].is_null() || point["loss_fraction"].get<double>() > tolerance;
@@ -171,7 +150,10 @@ std::string render_sweep(const json& doc) {
       std::string loss = p["loss_fraction"].is_null() ? "-" : fmt::format("{:.3f}%", 100 * p["loss_fraction"].get<double>());
       out += fmt::format("{:<40} {:>12} {:>12} {:>9}", values_text(p["values"]),
                          format_count(p["sent"].get<std::uint64_t>()), format_count(p["delivered"].get<std::uint64_t>()), loss);
-      for (const auto& s : ordered) out += fmt::format(" {:>11}", format_count(p["stages"].value(s, std::uint64_t{0})));
+      for (const auto& s : ordered) {
+        // A stage whose drop counter was unavailable in that run has no value.
+        out += fmt::format(" {:>11}", p["stages"].contains(s) ? format_count(p["stages"][s].get<std::uint64_t>()) : "?");
+      }
       out += fmt::format(" {:>11}\n", p["unexplained"].get<std::int64_t>());
     }
     if (!doc["knee"].is_null()) out += fmt::format("knee: {}\n", doc["knee"]["why"].get<std::string>());
@@ -278,7 +260,7 @@ int compare_command(const CompareOptions& opt) {
       RunResult r = run_quiet(p, opt.run);
       ++order;
       arm->runs.push_back(compare_run_from_report(r.report, static_cast<int>(i) + 1, order, r.exit_code));
-      progress.done(fmt::format("{} #{}: {}", arm->name, i + 1, loss_text(r.report)));
+      progress.done(fmt::format("{} #{}: {}", arm->name, i + 1, loss_text(arm->runs.back())));
     }
   }
   json summary = summarize_compare(a, b, opt.alpha, profile_info(base));
@@ -342,12 +324,12 @@ int sweep_command(const SweepOptions& opt) {
     Progress progress(grid.size());
     for (std::size_t i = 0; i < grid.size(); ++i) {
       RunResult r = run_quiet(profiles[i], opt.run);
-      json point = point_from_report(r.report, r.exit_code);
+      const CompareRun run = compare_run_from_report(r.report, static_cast<int>(i), static_cast<int>(i) + 1, r.exit_code);
+      json point = compare_run_json(run);
       json values = json::object();
       for (const Override* o : grid[i]) values[o->key()] = o->value_text();
-      point["index"] = i;
       point["values"] = values;
-      progress.done(fmt::format("{}: {}", values_text(values), loss_text(r.report)));
+      progress.done(fmt::format("{}: {}", values_text(values), loss_text(run)));
       out["points"].push_back(std::move(point));
     }
     if (axes.size() == 1) out["knee"] = find_knee(out["points"], opt.loss_tolerance);
@@ -381,11 +363,13 @@ int sweep_command(const SweepOptions& opt) {
     json trials = json::array();
     auto trial = [&](double pps) {
       RunResult r = run_quiet(with_rate(pps), opt.run);
-      json t = point_from_report(r.report, r.exit_code);
+      const int n = static_cast<int>(trials.size());
+      const CompareRun run = compare_run_from_report(r.report, n, n + 1, r.exit_code);
+      json t = compare_run_json(run);
       bool passed = !lossy(t, opt.loss_tolerance);
       t["rate_pps"] = pps;
       t["passed"] = passed;
-      progress.done(fmt::format("{}: {} — {}", format_pps(pps), loss_text(r.report), passed ? "pass" : "FAIL"));
+      progress.done(fmt::format("{}: {} — {}", format_pps(pps), loss_text(run), passed ? "pass" : "FAIL"));
       trials.push_back(std::move(t));
       return passed;
     };

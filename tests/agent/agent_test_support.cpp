@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -80,20 +79,6 @@ bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds tim
   }
 }
 
-TempDir::TempDir() {
-  const char* tmp = std::getenv("TMPDIR");
-  std::string tmpl =
-      std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/droplab-agent-test.XXXXXX";
-  if (::mkdtemp(tmpl.data()) == nullptr)
-    throw std::system_error(errno, std::generic_category(), "mkdtemp " + tmpl);
-  path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 Certs make_certs(const std::string& dir) {
   auto f = [&](const std::string& name) { return dir + "/" + name; };
   std::string log = f("openssl.log");
@@ -167,26 +152,6 @@ NetnsGuard::NetnsGuard(NetnsGuard&& o) noexcept : name_(std::move(o.name_)) {
 
 NetnsGuard::~NetnsGuard() {
   if (!name_.empty()) run_command({"ip", "netns", "del", name_});
-}
-
-void in_netns(const std::string& ns, const std::function<void()>& body) {
-  std::exception_ptr error;
-  std::thread t([&] {
-    try {
-      std::string path = "/run/netns/" + ns;
-      int nsfd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (nsfd < 0) throw std::system_error(errno, std::generic_category(), "open " + path);
-      int rc = ::setns(nsfd, CLONE_NEWNET);
-      int err = errno;
-      ::close(nsfd);
-      if (rc != 0) throw std::system_error(err, std::generic_category(), "setns " + path);
-      body();
-    } catch (...) {
-      error = std::current_exception();
-    }
-  });
-  t.join();
-  if (error) std::rethrow_exception(error);
 }
 
 ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& out_path,

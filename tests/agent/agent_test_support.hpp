@@ -4,6 +4,10 @@
 // code inside the namespace.
 #pragma once
 
+#include "temp_dir.hpp"
+
+#include "droplab/counters/netns.hpp"
+
 #include <sys/types.h>
 
 #include <chrono>
@@ -25,19 +29,7 @@ void write_text(const std::string& path, const std::string& text);
 // Polls `pred` every 5 ms until it holds or `timeout` passes.
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
 
-// mkdtemp under $TMPDIR (or /tmp); removed with its contents on destruction.
-class TempDir {
-public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
-private:
-  std::string path_;
-};
+using droplab::test::TempDir;
 
 // PEM files: a CA, an agent certificate from it (SAN IP:127.0.0.1 and
 // DNS:agent.test), a controller certificate from it, and a rogue CA with a
@@ -71,7 +63,7 @@ private:
 
 // Runs `body` on a thread that joined namespace `ns` (setns moves only that
 // thread); rethrows its exception. Sockets it creates stay in the namespace.
-void in_netns(const std::string& ns, const std::function<void()>& body);
+using droplab::counters::in_netns;
 
 // A child process, SIGKILLed and reaped on destruction if still running.
 class ChildProcess {

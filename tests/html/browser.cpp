@@ -52,17 +52,6 @@ std::vector<char*> c_strings(std::vector<std::string>& v) {
 
 } // namespace
 
-TempDir::TempDir() {
-  char tmpl[] = "/tmp/droplab-html-test-XXXXXX";
-  if (!::mkdtemp(tmpl)) throw std::system_error(errno, std::generic_category(), "mkdtemp /tmp");
-  path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
-
 BrowserResult run_chromium(const std::string& html_path, const std::vector<std::string>& args,
                            const std::string& work_dir, std::chrono::seconds timeout) {
   static int runs = 0;

@@ -3,6 +3,8 @@
 // and a screenshot.
 #pragma once
 
+#include "temp_dir.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <string>
@@ -12,19 +14,7 @@ namespace droplab::html_test {
 
 inline constexpr const char* kChromium = "/usr/bin/chromium";
 
-// A fresh directory under /tmp, removed with everything in it when the
-// object goes, failed assertions included.
-class TempDir {
-public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
-private:
-  std::string path_;
-};
+using droplab::test::TempDir;
 
 struct BrowserResult {
   int exit_code = -1; // -1: killed by a signal (or by us, at the timeout)

@@ -1,11 +1,11 @@
 #include "sink_process.hpp"
 
+#include "droplab/counters/netns.hpp"
 #include "droplab/payload.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -147,25 +147,7 @@ namespace {
 
 // Runs `body` on a thread that joined namespace `ns` (setns moves only the
 // calling thread, so the test process stays put); rethrows its exception.
-template <typename F> void in_netns(const std::string& ns, F&& body) {
-  std::exception_ptr error;
-  std::thread t([&] {
-    try {
-      std::string path = "/run/netns/" + ns;
-      int nsfd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (nsfd < 0) throw std::system_error(errno, std::generic_category(), "open " + path);
-      int rc = ::setns(nsfd, CLONE_NEWNET);
-      int err = errno;
-      ::close(nsfd);
-      if (rc != 0) throw std::system_error(err, std::generic_category(), "setns " + path);
-      body();
-    } catch (...) {
-      error = std::current_exception();
-    }
-  });
-  t.join();
-  if (error) std::rethrow_exception(error);
-}
+using droplab::counters::in_netns;
 
 std::uint64_t now_ns(clockid_t c) {
   timespec ts{};
@@ -247,39 +229,24 @@ std::optional<std::uint64_t> proc_udp_drops(pid_t pid, std::uint64_t inode) {
 std::size_t send_in_netns(const std::string& ns, const std::string& dst_addr, std::uint16_t port,
                           const std::vector<Datagram>& datagrams) {
   std::size_t sent = 0;
-  std::exception_ptr error;
-  // setns() moves only the calling thread, so the test process stays put.
-  std::thread t([&] {
-    try {
-      std::string path = "/run/netns/" + ns;
-      int nsfd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (nsfd < 0) throw std::system_error(errno, std::generic_category(), "open " + path);
-      int rc = ::setns(nsfd, CLONE_NEWNET);
-      int err = errno;
-      ::close(nsfd);
-      if (rc != 0) throw std::system_error(err, std::generic_category(), "setns " + path);
-      int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-      if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
-      sockaddr_in dst{};
-      dst.sin_family = AF_INET;
-      dst.sin_port = htons(port);
-      ::inet_pton(AF_INET, dst_addr.c_str(), &dst.sin_addr);
-      std::array<std::byte, 32> buf{};
-      for (const Datagram& d : datagrams) {
-        buf.fill(std::byte{0x5a});
-        if (d.valid) droplab::encode_payload({.flow = d.flow, .seq = d.seq, .send_ns = 0}, buf);
-        if (::sendto(fd, buf.data(), buf.size(), 0, reinterpret_cast<const sockaddr*>(&dst),
-                     sizeof dst) == static_cast<ssize_t>(buf.size())) {
-          ++sent;
-        }
+  in_netns(ns, [&] {
+    int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
+    sockaddr_in dst{};
+    dst.sin_family = AF_INET;
+    dst.sin_port = htons(port);
+    ::inet_pton(AF_INET, dst_addr.c_str(), &dst.sin_addr);
+    std::array<std::byte, 32> buf{};
+    for (const Datagram& d : datagrams) {
+      buf.fill(std::byte{0x5a});
+      if (d.valid) droplab::encode_payload({.flow = d.flow, .seq = d.seq, .send_ns = 0}, buf);
+      if (::sendto(fd, buf.data(), buf.size(), 0, reinterpret_cast<const sockaddr*>(&dst), sizeof dst) ==
+          static_cast<ssize_t>(buf.size())) {
+        ++sent;
       }
-      ::close(fd);
-    } catch (...) {
-      error = std::current_exception();
     }
+    ::close(fd);
   });
-  t.join();
-  if (error) std::rethrow_exception(error);
   return sent;
 }
 
