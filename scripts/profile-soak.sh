@@ -88,7 +88,17 @@ cleanup() {
   rm -rf "$scratch"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+# Stop the run in progress the way a user would (droplab restores the host on
+# SIGINT and exits 130), then leave.
+child=""
+interrupted() {
+  if [[ -n $child ]]; then
+    kill -INT "$child" 2>/dev/null || true
+    wait "$child" 2>/dev/null || true
+  fi
+  exit 130
+}
+trap interrupted INT TERM
 
 if ((load)); then
   # One busy loop per CPU of this 2-CPU lab machine, niced so the run's own
@@ -111,7 +121,11 @@ for prof in "${profiles[@]}"; do
     json=$scratch/$name.$i.json
     err=$scratch/$name.$i.err
     rc=0
-    "$droplab" run "$prof" --quiet --json "$json" >"$scratch/$name.$i.out" 2>"$err" || rc=$?
+    # In the background and waited for, so a signal reaches the trap at once.
+    "$droplab" run "$prof" --quiet --json "$json" >"$scratch/$name.$i.out" 2>"$err" &
+    child=$!
+    wait "$child" || rc=$?
+    child=""
     if ((rc == 130)); then exit 130; fi
     if ((rc == 2)); then
       refused=$(grep -v '^\s*$' "$err" | tail -n 1 | sed 's/^droplab: error: //')
