@@ -149,7 +149,8 @@ TEST(SendLoop, EagainCountsAsTimeTheSendBufferWasFull) {
   // Refused from the first send to the end of the loop.
   EXPECT_GT(t.pace.send_blocked_ns, 0u);
   EXPECT_LE(t.pace.send_blocked_ns, t.pace.loop_ns);
-  EXPECT_GE(t.pace.loop_ns, *c.duration_ns);
+  // (No bound on loop_ns against the duration: the meter starts a few µs after
+  // the loop's deadline is set, and timing belongs in benchmarks.)
 }
 
 } // namespace
