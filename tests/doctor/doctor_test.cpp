@@ -75,7 +75,7 @@ TEST(DoctorVerdict, AMissingQdiscNftOrBackendIsNamedWithTheProbesReason) {
   doctor::HostReport r = recorded("6.18-no-flow-limit.json");
   // What the probes say on a kernel without tbf, nftables and AF_PACKET rings.
   for (auto& f : r.features) {
-    if (f.id.rfind("tx_qdisc ", 0) == 0) {
+    if (f.id.rfind("tx_qdisc ", 0) == 0 || f.id == "qdisc:tbf") {
       f.available = false;
       f.detail = "`tc qdisc replace dev dlprobe0 root tbf ...` failed: Error: Specified qdisc kind "
                  "is unknown.";
@@ -95,6 +95,17 @@ TEST(DoctorVerdict, AMissingQdiscNftOrBackendIsNamedWithTheProbesReason) {
   auto a = doctor::unmet(needs_of("rp-filter"), r);
   ASSERT_EQ(whats(a), std::vector<std::string>{"/gen/backend af_packet"});
   EXPECT_NE(a[0].reason.find("PACKET_TX_RING not supported"), std::string::npos);
+}
+
+TEST(DoctorVerdict, AQdiscSpecNotProbedIsJudgedByItsKindOrUnmet) {
+  doctor::HostReport r = recorded("6.18-no-flow-limit.json");
+  std::erase_if(r.features, [](const doctor::Feature& f) { return f.id.rfind("tx_qdisc ", 0) == 0; });
+  doctor::Needs n = needs_of("qdisc");
+  EXPECT_TRUE(doctor::unmet(n, r).empty()) << "tbf was probed as a kind";
+  n.tx_qdisc = "htb default 1";
+  auto u = doctor::unmet(n, r);
+  ASSERT_EQ(whats(u), std::vector<std::string>{"/settings/tx_qdisc"});
+  EXPECT_EQ(u[0].reason, "tx_qdisc htb default 1 was not probed");
 }
 
 TEST(DoctorVerdict, AReadOnlyOrUnprobedSysctlIsUnmetNeverAssumed) {

@@ -60,7 +60,12 @@ std::vector<Unmet> unmet(const Needs& n, const HostReport& r) {
     }
   }
   if (n.rps) need("/settings/rps_cpus", "rps");
-  if (n.tx_qdisc) need("/settings/tx_qdisc", qdisc_id(*n.tx_qdisc));
+  if (n.tx_qdisc) {
+    // The exact spec when it was probed (before a run); else the kind, as
+    // `droplab doctor` probes it (a report recorded before the profile changed).
+    const std::string kind = "qdisc:" + n.tx_qdisc->substr(0, n.tx_qdisc->find(' '));
+    need("/settings/tx_qdisc", r.find(qdisc_id(*n.tx_qdisc)) || !r.find(kind) ? qdisc_id(*n.tx_qdisc) : kind);
+  }
   if (n.nftables) need("/settings/rx_nft_rules", "nftables");
   if (n.conntrack) need("/settings/rx_nft_rules (ct)", "conntrack");
   for (const auto& o : n.offloads) {

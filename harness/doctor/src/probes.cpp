@@ -253,6 +253,9 @@ HostReport probe_host(const ProbeOptions& options) {
   if (want("io_uring_sink"))
     r.features.push_back(from_scratch("io_uring_sink", "io_uring for the sink (multishot recv)"));
 
+  // After the scratch namespace, on purpose: a module its probes loaded (the
+  // first ct rule loads nf_conntrack, as a run's would) has made its sysctls
+  // appear (net.netfilter.nf_conntrack_max on Debian's 6.1, where it is =m).
   std::set<std::string> host_keys;
   if (options.all) host_keys.insert(knob_sysctls().begin(), knob_sysctls().end());
   for (const auto& n : options.needs)
