@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <regex>
+#include <set>
+#include <system_error>
 
 using nlohmann::json;
 
@@ -437,6 +439,58 @@ Profile parse_profile(const json& doc, const std::string& path) {
   return p;
 }
 
-Profile load_profile(const std::string& path) { return parse_profile(load_profile_json(path), path); }
+std::vector<std::filesystem::path> profile_search_dirs() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return {}; // no /proc: only paths work
+  return {(self.parent_path() / ".." / "share" / "droplab" / "profiles").lexically_normal()};
+}
+
+std::vector<std::string> profile_names(const std::vector<std::filesystem::path>& dirs) {
+  namespace fs = std::filesystem;
+  std::set<std::string> names;
+  for (const auto& dir : dirs) {
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      if (it->path().extension() == ".json" && it->is_regular_file(ec))
+        names.insert(it->path().stem().string());
+    }
+  }
+  return {names.begin(), names.end()};
+}
+
+std::string resolve_profile(const std::string& arg,
+                            const std::vector<std::filesystem::path>& dirs) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const bool is_path = arg.find('/') != std::string::npos || fs::path(arg).extension() == ".json" ||
+                       fs::is_regular_file(arg, ec);
+  if (is_path || arg.empty()) return arg;
+  std::vector<std::string> looked;
+  for (const auto& dir : dirs) {
+    const fs::path file = dir / (arg + ".json");
+    if (fs::is_regular_file(file, ec)) return file.string();
+    looked.push_back(fs::is_directory(dir, ec)
+                         ? file.string()
+                         : fmt::format("{} (no such directory)", dir.string()));
+  }
+  const auto names = profile_names(dirs);
+  throw ProfileError(
+      fmt::format("no profile named \"{}\": looked for {}; profiles there: {}; or give the path of "
+                  "a profile JSON file",
+                  arg,
+                  looked.empty() ? std::string("nothing (cannot read /proc/self/exe)")
+                                 : fmt::format("{}", fmt::join(looked, ", ")),
+                  names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", "))));
+}
+
+std::string resolve_profile(const std::string& arg) {
+  return resolve_profile(arg, profile_search_dirs());
+}
+
+Profile load_profile(const std::string& path) {
+  return parse_profile(load_profile_json(path), path);
+}
 
 } // namespace droplab::harness
