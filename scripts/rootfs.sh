@@ -95,7 +95,7 @@ sources_list() {
   local s uri
   for s in $SUITE $SUITE-updates $SUITE-security; do
     uri=$(mirror_for "$s")
-    [[ -n $uri ]] && echo "deb $uri $s main"
+    if [[ -n $uri ]]; then echo "deb $uri $s main"; fi
   done
 }
 
@@ -119,7 +119,7 @@ mkdir -p "$CACHE/apt-archives/partial"
 TMP_ROOT=
 cleanup() {
   local rc=$?
-  [[ -n $TMP_ROOT ]] && rm -rf --one-file-system "$TMP_ROOT"
+  if [[ -n $TMP_ROOT ]]; then rm -rf --one-file-system "$TMP_ROOT" "$TMP_ROOT.log" "$TARBALL.tmp"; fi
   exit $rc
 }
 trap cleanup EXIT
