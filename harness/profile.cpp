@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <regex>
+#include <filesystem>
 #include <set>
 #include <system_error>
 
@@ -439,15 +440,15 @@ Profile parse_profile(const json& doc, const std::string& path) {
   return p;
 }
 
-std::vector<std::filesystem::path> profile_search_dirs() {
+std::vector<std::string> profile_dirs() {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (ec) return {}; // no /proc: only paths work
-  return {(self.parent_path() / ".." / "share" / "droplab" / "profiles").lexically_normal()};
+  return {(self.parent_path() / ".." / "share" / "droplab" / "profiles").lexically_normal().string()};
 }
 
-std::vector<std::string> profile_names(const std::vector<std::filesystem::path>& dirs) {
+std::vector<std::string> profile_names(const std::vector<std::string>& dirs) {
   namespace fs = std::filesystem;
   std::set<std::string> names;
   for (const auto& dir : dirs) {
@@ -460,8 +461,7 @@ std::vector<std::string> profile_names(const std::vector<std::filesystem::path>&
   return {names.begin(), names.end()};
 }
 
-std::string resolve_profile(const std::string& arg,
-                            const std::vector<std::filesystem::path>& dirs) {
+std::string resolve_profile(const std::string& arg, const std::vector<std::string>& dirs) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const bool is_path = arg.find('/') != std::string::npos || fs::path(arg).extension() == ".json" ||
@@ -469,11 +469,11 @@ std::string resolve_profile(const std::string& arg,
   if (is_path || arg.empty()) return arg;
   std::vector<std::string> looked;
   for (const auto& dir : dirs) {
-    const fs::path file = dir / (arg + ".json");
+    const fs::path file = fs::path(dir) / (arg + ".json");
     if (fs::is_regular_file(file, ec)) return file.string();
     looked.push_back(fs::is_directory(dir, ec)
                          ? file.string()
-                         : fmt::format("{} (no such directory)", dir.string()));
+                         : fmt::format("{} (no such directory)", dir));
   }
   const auto names = profile_names(dirs);
   throw ProfileError(
@@ -486,7 +486,7 @@ std::string resolve_profile(const std::string& arg,
 }
 
 std::string resolve_profile(const std::string& arg) {
-  return resolve_profile(arg, profile_search_dirs());
+  return resolve_profile(arg, profile_dirs());
 }
 
 Profile load_profile(const std::string& path) {

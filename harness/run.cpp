@@ -241,16 +241,6 @@ bool wait_drained(const Lab& lab, std::uint16_t port, std::uint64_t inode, std::
 
 } // namespace
 
-void check_profile_on_host(const Profile& prof) {
-  for (const auto& [k, v] : prof.settings.sysctls) {
-    // A directory ("net.core") reads as "" without an error: require a file.
-    if (!fs::is_regular_file(sysctl_path(k))) {
-      throw ProfileError(fmt::format("{}: /settings/sysctls/{}: this kernel has no such sysctl ({} is not a file)",
-                                     prof.path, k, sysctl_path(k)));
-    }
-  }
-}
-
 int run_experiment(const RunOptions& opt) {
   Profile prof = load_profile(opt.profile_path); // before anything changes
   RunResult r = run_profile(prof, opt);

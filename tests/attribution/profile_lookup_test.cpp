@@ -21,7 +21,7 @@ void touch(const std::string& path) {
   std::ofstream(path) << "{\"name\": \"t\"}\n";
 }
 
-std::string error_of(const std::string& arg, const std::vector<fs::path>& dirs) {
+std::string error_of(const std::string& arg, const std::vector<std::string>& dirs) {
   try {
     resolve_profile(arg, dirs);
   } catch (const ProfileError& e) {
@@ -33,7 +33,7 @@ std::string error_of(const std::string& arg, const std::vector<fs::path>& dirs) 
 TEST(ProfileLookup, PathsAreUsedAsGiven) {
   TempDir d;
   touch(d.file("socket-rcvbuf.json"));
-  const std::vector<fs::path> dirs{d.path()};
+  const std::vector<std::string> dirs{d.path()};
   // A slash or a .json suffix makes it a path, whether or not the file exists:
   // opening it then fails as it always did, naming the path.
   EXPECT_EQ(resolve_profile("profiles/socket-rcvbuf.json", dirs), "profiles/socket-rcvbuf.json");
@@ -90,10 +90,10 @@ TEST(ProfileLookup, NamesAreSortedAndListedOnce) {
 // The build tree has the installed layout: bin/../share/droplab/profiles is the
 // source profiles/ folder, so a bare name works before anything is installed.
 TEST(ProfileLookup, BareNameWorksInTheBuildTree) {
-  const auto dirs = profile_search_dirs();
+  const auto dirs = profile_dirs();
   ASSERT_EQ(dirs.size(), 1u);
-  EXPECT_EQ(dirs[0].filename(), "profiles");
-  EXPECT_EQ(dirs[0].parent_path().filename(), "droplab");
+  EXPECT_EQ(fs::path(dirs[0]).filename(), "profiles");
+  EXPECT_EQ(fs::path(dirs[0]).parent_path().filename(), "droplab");
   const fs::path got = resolve_profile("socket-rcvbuf");
   EXPECT_TRUE(fs::equivalent(got, fs::path(DROPLAB_PROFILES_DIR) / "socket-rcvbuf.json")) << got;
   EXPECT_EQ(load_profile("socket-rcvbuf").expect->drops_at, "socket");
