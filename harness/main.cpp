@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
 
   harness::RunOptions run_opt;
   auto* run = app.add_subcommand("run", "Run one experiment: lab up, settings, sink, generator, waterfall, host restored");
-  run->add_option("profile", run_opt.profile_path, "Profile JSON, e.g. profiles/socket-rcvbuf.json")->required();
+  run->add_option("profile", run_opt.profile_path, "A shipped profile's name (socket-rcvbuf) or a JSON file")->required();
   run->add_option("--json", run_opt.json_path, "Also write the report as JSON to FILE");
   run->add_option("--html", run_opt.html_path, "Also write the report as one self-contained HTML page to FILE");
   run->add_flag("--quiet,-q", run_opt.quiet, "Do not stream the generator's and sink's per-second lines");
@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
       "compare", "A/B: interleaved runs of a profile under two settings; loss per stage with 95% confidence "
                  "intervals, a verdict with its test and p-value, and the CPU and latency cost. Exits 3 when "
                  "the candidate regressed");
-  cmp->add_option("profile", cmp_opt.profile_path, "Profile JSON")->required();
+  cmp->add_option("profile", cmp_opt.profile_path, "A shipped profile's name or a JSON file")->required();
   cmp->add_option("--baseline", cmp_opt.baseline,
                   "SETTINGS of the baseline: KEY=VALUE (e.g. sink.rcvbuf=64KiB), an inline JSON object or a JSON "
                   "file merged into the profile; repeatable. Default: the profile as is");
@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
   auto* swp = app.add_subcommand(
       "sweep", "Run a profile over a grid of values and show loss per stage per point, or search for the "
                "highest rate with no loss (RFC 2544 throughput)");
-  swp->add_option("profile", swp_opt.profile_path, "Profile JSON")->required();
+  swp->add_option("profile", swp_opt.profile_path, "A shipped profile's name or a JSON file")->required();
   swp->add_option("--vary", swp_opt.vary,
                   "KEY=V1,V2,... (or KEY=[JSON array]); repeat for a grid, the first outermost");
   swp->add_flag("--throughput", swp_opt.throughput,

@@ -151,7 +151,9 @@ json apply_patch(json doc, const Patch& p) {
   return doc;
 }
 
-json load_profile_json(const std::string& path) {
+json load_profile_json(const std::string& arg) {
+  // Every command reads its profile here, so a bare name works for all of them.
+  const std::string path = resolve_profile(arg);
   std::ifstream in(path);
   if (!in) throw ProfileError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
   std::stringstream ss;

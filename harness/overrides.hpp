@@ -42,6 +42,7 @@ nlohmann::json apply_override(nlohmann::json doc, const Override& o);
 nlohmann::json apply_patch(nlohmann::json doc, const Patch& p);
 
 // The profile document as a JSON value (ProfileError if unreadable or not JSON).
+// `path` may be a bare name of a shipped profile (resolve_profile).
 nlohmann::json load_profile_json(const std::string& path);
 
 } // namespace droplab::harness

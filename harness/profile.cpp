@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <regex>
 #include <filesystem>
+#include <set>
+#include <system_error>
 
 using nlohmann::json;
 
@@ -440,14 +442,55 @@ Profile parse_profile(const json& doc, const std::string& path) {
 
 std::vector<std::string> profile_dirs() {
   namespace fs = std::filesystem;
-  std::vector<std::string> out;
   std::error_code ec;
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) out.push_back((self.parent_path().parent_path() / "share/droplab/profiles").string());
-  out.push_back(DROPLAB_SOURCE_PROFILES_DIR);
-  return out;
+  if (ec) return {}; // no /proc: only paths work
+  return {(self.parent_path() / ".." / "share" / "droplab" / "profiles").lexically_normal().string()};
 }
 
-Profile load_profile(const std::string& path) { return parse_profile(load_profile_json(path), path); }
+std::vector<std::string> profile_names(const std::vector<std::string>& dirs) {
+  namespace fs = std::filesystem;
+  std::set<std::string> names;
+  for (const auto& dir : dirs) {
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      if (it->path().extension() == ".json" && it->is_regular_file(ec))
+        names.insert(it->path().stem().string());
+    }
+  }
+  return {names.begin(), names.end()};
+}
+
+std::string resolve_profile(const std::string& arg, const std::vector<std::string>& dirs) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const bool is_path = arg.find('/') != std::string::npos || fs::path(arg).extension() == ".json" ||
+                       fs::is_regular_file(arg, ec);
+  if (is_path || arg.empty()) return arg;
+  std::vector<std::string> looked;
+  for (const auto& dir : dirs) {
+    const fs::path file = fs::path(dir) / (arg + ".json");
+    if (fs::is_regular_file(file, ec)) return file.string();
+    looked.push_back(fs::is_directory(dir, ec)
+                         ? file.string()
+                         : fmt::format("{} (no such directory)", dir));
+  }
+  const auto names = profile_names(dirs);
+  throw ProfileError(
+      fmt::format("no profile named \"{}\": looked for {}; profiles there: {}; or give the path of "
+                  "a profile JSON file",
+                  arg,
+                  looked.empty() ? std::string("nothing (cannot read /proc/self/exe)")
+                                 : fmt::format("{}", fmt::join(looked, ", ")),
+                  names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", "))));
+}
+
+std::string resolve_profile(const std::string& arg) {
+  return resolve_profile(arg, profile_dirs());
+}
+
+Profile load_profile(const std::string& path) {
+  return parse_profile(load_profile_json(path), path);
+}
 
 } // namespace droplab::harness

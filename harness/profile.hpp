@@ -110,11 +110,23 @@ bool agent_sysctl_allowed(const std::string& key);
 // Stage names a profile's expect may name, in path order.
 const std::vector<std::string>& stage_names();
 
-// Where shipped profiles live, in the order searched: <prefix>/share/droplab/profiles
-// next to an installed binary, then the source tree's profiles/ for a build tree.
+// Where shipped profiles live, in the order searched (for a bare name, by doctor): relative
+// to the running binary, <bin>/../share/droplab/profiles. That is <prefix>/share/droplab/profiles
+// when installed; a build tree links bin/../share/droplab/profiles to the source profiles/.
 std::vector<std::string> profile_dirs();
 
-// Loads and validates. Throws ProfileError.
+// The bare names (NAME of NAME.json) of the profiles in `dirs`, sorted, each once.
+std::vector<std::string> profile_names(const std::vector<std::string>& dirs);
+
+// The file a profile argument names. An existing file, or anything with a slash or
+// a .json suffix, is a path and comes back unchanged (it is opened as it always
+// was); a bare name ("socket-rcvbuf") is DIR/NAME.json in the first of `dirs`
+// that has it. An unknown bare name is a ProfileError listing where it looked
+// and the names there.
+std::string resolve_profile(const std::string& arg, const std::vector<std::string>& dirs);
+std::string resolve_profile(const std::string& arg); // in profile_dirs()
+
+// Loads and validates. `path` may be a bare name (resolve_profile). Throws ProfileError.
 Profile load_profile(const std::string& path);
 // Validates an already parsed document; `path` is used in messages.
 Profile parse_profile(const nlohmann::json& doc, const std::string& path);

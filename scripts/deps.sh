@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what droplab needs to build and run, from Debian's packages only;
 # with --test, also what the test suite needs (headless Chromium for the HTML
-# report, an sshd for the three-host test, jq, clang's fuzzer runtime).
+# report, an sshd for the three-host test, jq, clang's fuzzer runtime,
+# debootstrap for the package test).
 # Quick when everything is already there: apt is touched only for what is missing.
 set -euo pipefail
 
@@ -13,11 +14,14 @@ PACKAGES=(
   iproute2 nftables ethtool
   # the agent's transports: the OpenSSH client for ssh://, OpenSSL for tls://
   libssl-dev openssh-client openssl
+  # man pages from the binaries' --help (built with them); dpkg-shlibdeps for the package's Depends
+  help2man dpkg-dev
 )
 if [[ ${1:-} == --test ]]; then
   # openssh-server: the three-host test starts its own sshd in a namespace.
   # On a host with systemd, installing it also enables Debian's ssh service.
-  PACKAGES+=(chromium openssh-server jq libclang-rt-14-dev)
+  # debootstrap: the package test installs the .deb into a fresh Debian root.
+  PACKAGES+=(chromium openssh-server jq libclang-rt-14-dev debootstrap)
 fi
 
 missing=()

@@ -10,6 +10,9 @@
 namespace droplab {
 
 int parse_cli(CLI::App& app, int argc, char** argv) {
+  // Every binary answers --version the same way ("droplab-gen 0.1.0"): help2man
+  // builds the man pages from it, and a lab host's version is one command away.
+  app.set_version_flag("--version", fmt::format("{} {}", app.get_name(), DROPLAB_VERSION));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

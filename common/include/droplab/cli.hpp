@@ -19,8 +19,9 @@ public:
   using std::runtime_error::runtime_error;
 };
 
-// Parses argv with CLI11. Returns -1 to go on, otherwise the exit code
-// (0 after --help, 2 after a parse error, which it prints).
+// Parses argv with CLI11, adding --version (the CMake project version).
+// Returns -1 to go on, otherwise the exit code (0 after --help or
+// --version, 2 after a parse error, which it prints).
 int parse_cli(CLI::App& app, int argc, char** argv);
 
 // Runs `body`, mapping exceptions to exit codes and one stderr line
