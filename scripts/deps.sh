@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what droplab needs to build and run, from Debian's packages only;
 # with --test, also what the test suite needs (headless Chromium for the HTML
-# report, an sshd for the three-host test, jq, clang's fuzzer runtime).
+# report, an sshd for the three-host test, jq, clang's fuzzer runtime, qemu
+# and debootstrap for the kernel matrix).
 # Quick when everything is already there: apt is touched only for what is missing.
 set -euo pipefail
 
@@ -18,6 +19,9 @@ if [[ ${1:-} == --test ]]; then
   # openssh-server: the three-host test starts its own sshd in a namespace.
   # On a host with systemd, installing it also enables Debian's ssh service.
   PACKAGES+=(chromium openssh-server jq libclang-rt-14-dev)
+  # scripts/kernel-matrix.sh: qemu boots Debian's kernels; busybox is their
+  # initramfs, kmod's depmod/modprobe resolve its modules, debootstrap makes the root.
+  PACKAGES+=(qemu-system-x86 busybox-static kmod xz-utils e2fsprogs debootstrap)
 fi
 
 missing=()
