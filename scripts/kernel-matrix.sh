@@ -24,8 +24,8 @@ usage: scripts/kernel-matrix.sh [options]
   --timeout MIN     stop a kernel's VM after MIN minutes (default 40); its unfinished
                     profiles fail with that reason
   --cpus N          vCPUs per VM (default 2: backlog and flow-limit need two CPUs)
-  --scale F         multiply the profiles' packet rates by F in the VMs (default 0.1:
-                    qemu emulates the CPU in software); expectations are unchanged
+  --scale F         in the VMs, send the same packets F times as fast for 1/F as long
+                    (default 0.2: qemu emulates the CPU in software); expectations unchanged
   --logs DIR        keep each kernel's console, droplab output and reports in DIR
   --build DIR       where droplab was built (default: build); its bin/ is used
 Exit: 0 every profile passed or was refused, 1 one failed, 2 bad usage.
@@ -47,7 +47,7 @@ profiles=
 json_out=
 timeout_min=40
 cpus=2
-scale=0.1
+scale=0.2
 logs=
 BUILD=$REPO/build
 bad() { echo "kernel-matrix: $*" >&2; exit 2; }
@@ -93,17 +93,20 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The profiles as the VMs run them: packet rates times $scale (gen.rate,
-# sink.read_rate and a tbf qdisc's rate, so every ratio the profile is built
-# on holds), everything else, the expectation included, unchanged.
+# The profiles as the VMs run them: the same packets, sent more slowly. Packet
+# rates (gen.rate, sink.read_rate, a tbf qdisc's rate) times $scale, so every
+# ratio a profile is built on holds, and gen.duration divided by it, so the
+# packet counts that absolute limits (udp_mem pages, backlog and qdisc
+# lengths) are measured against hold too. The expectation is unchanged.
 scale_profile() {
   jq --argjson f "$scale" '
-    def scaled: capture("^(?<n>[0-9.]+)(?<u>.*)$") as $m | (($m.n | tonumber) * $f) as $v
-      | (if $v == ($v | floor) then $v | floor else $v end | tostring) + $m.u;
-    (if .gen.rate? then .gen.rate |= scaled else . end)
-    | (if .sink.read_rate? then .sink.read_rate |= scaled else . end)
+    def num: (. * 1e6 | round) / 1e6 | if . == floor then floor else . end | tostring;
+    def by($g): capture("^(?<n>[0-9.]+)(?<u>.*)$") as $m | (($m.n | tonumber) * $g | num) + $m.u;
+    (if .gen.rate? then .gen.rate |= by($f) else . end)
+    | (if .gen.duration? then .gen.duration |= by(1 / $f) else . end)
+    | (if .sink.read_rate? then .sink.read_rate |= by($f) else . end)
     | (if .settings.tx_qdisc? then .settings.tx_qdisc |=
-         sub("rate (?<r>[0-9.]+[a-z]+)"; "rate " + (.r | scaled)) else . end)' "$1"
+         sub("rate (?<r>[0-9.]+[a-z]+)"; "rate " + (.r | by($f))) else . end)' "$1"
 }
 
 # One profile's outcome from what the guest (or the host) left in OUT.
@@ -112,20 +115,21 @@ profile_result() {
   local out=$1 name=$2 rc reason
   rc=$(cat "$out/$name.rc" 2>/dev/null || echo none)
   reason=$(grep -v '^\s*$' "$out/$name.log" 2>/dev/null | tail -n 1 || true)
-  local report=null
-  [[ -s $out/$name.json ]] && report=$(cat "$out/$name.json")
-  jq -n --arg name "$name" --arg rc "$rc" --arg reason "$reason" --argjson r "$report" \
+  local report=$out/$name.json
+  [[ -s $report ]] || report=/dev/null # jq then reads no input: null
+  jq -n --arg name "$name" --arg rc "$rc" --arg reason "$reason" \
     --arg secs "$(cat "$out/$name.seconds" 2>/dev/null || echo '?')" '
-    def res($x; $why): {name: $name, result: $x, reason: $why,
-      unexplained: ($r.accounting.unexplained? // null),
-      drop_reasons_mode: ($r.drop_reasons.mode? // null), seconds: ($secs | tonumber? // null)};
+    (try input catch null) as $r
+    | def res($x; $why): {name: $name, result: $x, reason: $why,
+        unexplained: ($r.accounting.unexplained? // null),
+        drop_reasons_mode: ($r.drop_reasons.mode? // null), seconds: ($secs | tonumber? // null)};
     if $rc == "0" then res("passed"; null)
     elif $rc == "2" and ($reason | test("kernel"; "i")) then res("refused"; $reason)
     elif $rc == "2" then res("failed"; "exit 2 (bad input, not a kernel refusal): " + $reason)
     elif $rc == "3" then res("failed"; "expectation failed: " + (($r.expect.reasons? // [$reason]) | join("; ")))
     elif $rc == "124" or $rc == "137" then res("failed"; "timed out in the VM")
     elif $rc == "none" then res("failed"; "did not run: the VM stopped first (see its console log)")
-    else res("failed"; "exit " + $rc + ": " + $reason) end'
+    else res("failed"; "exit " + $rc + ": " + $reason) end' "$report"
 }
 
 # Runs the job on this machine's kernel directly (no VM); fills OUT like a guest.

@@ -86,7 +86,7 @@ kernel_modules_img() {
   if [[ ! -e $out ]]; then
     local kb
     kb=$(du -sk "$dir/lib/modules" | cut -f1)
-    mkfs.ext4 -q -F -L modules -d "$dir/lib/modules" "$out.new" $((kb * 13 / 10 + 16384))k && mv "$out.new" "$out"
+    mkfs.ext4 -q -F -L modules -d "$dir/lib/modules" "$out.new" $((kb * 13 / 10 + 16384))k >/dev/null && mv "$out.new" "$out"
   fi
   echo "$out"
 }

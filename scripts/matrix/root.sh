@@ -18,19 +18,35 @@ runtime_packages() {
 }
 
 # Debootstraps (once) a Debian 12 minbase root with PACKAGES into $RCACHE;
-# prints its directory. Rebuilt when the package list changes.
+# prints its directory. Made again when one of PACKAGES is not installed there.
 fallback_rootfs() {
-  local pkgs dir=$RCACHE/bookworm-minbase
-  pkgs=$(printf '%s\n' iproute2 nftables kmod procps "$@" | sort -u | paste -sd, -)
-  if [[ ! -e $dir/.matrix-packages || $(cat "$dir/.matrix-packages") != "$pkgs" ]]; then
-    echo "kernel-matrix: debootstrap Debian 12 into $dir (once; a few minutes)" >&2
-    rm -rf "$dir"
+  local dir=$RCACHE/bookworm-minbase p missing=()
+  local pkgs=(iproute2 nftables kmod procps "$@")
+  for p in "${pkgs[@]}"; do
+    dpkg-query --admindir="$dir/var/lib/dpkg" -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+      missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    echo "kernel-matrix: debootstrap Debian 12 into $dir (once; a few minutes; for ${missing[*]})" >&2
+    rm -rf --one-file-system "$dir"
     mkdir -p "$RCACHE"
-    debootstrap --variant=minbase --include="$pkgs" bookworm "$dir" http://deb.debian.org/debian >&2 ||
+    debootstrap --variant=minbase --include="$(printf '%s\n' "${pkgs[@]}" | sort -u | paste -sd, -)" \
+      bookworm "$dir" http://deb.debian.org/debian >&2 ||
       { echo "kernel-matrix: debootstrap failed (log: $dir/debootstrap/debootstrap.log)" >&2; return 1; }
-    echo "$pkgs" >"$dir/.matrix-packages"
+    touch "$dir/.matrix-stamp"
   fi
   echo "$dir"
+}
+
+# The guest kernel loads veth, sch_tbf, nf_tables... through /sbin/modprobe,
+# which a minbase root lacks (a booted Debian always has kmod). Installed with
+# dpkg --root from Debian's own packages.
+add_kmod() {
+  local dir=$1
+  [[ -e $dir/sbin/modprobe || -e $dir/usr/sbin/modprobe ]] && return 0
+  mkdir -p "$WORK/kmod"
+  (cd "$WORK/kmod" && apt-get download -q -o APT::Sandbox::User=root kmod libkmod2 >&2)
+  dpkg --root="$dir" -i "$WORK"/kmod/*.deb >&2
 }
 
 # ext4 image of directory DIR at OUT, big enough for it plus 256 MiB of room.
@@ -38,7 +54,7 @@ dir_image() {
   local dir=$1 out=$2 label=$3 kb
   kb=$(du -sk "$dir" | cut -f1)
   rm -f "$out"
-  mkfs.ext4 -q -F -L "$label" -d "$dir" "$out" $((kb * 12 / 10 + 262144))k
+  mkfs.ext4 -q -F -L "$label" -d "$dir" "$out" $((kb * 12 / 10 + 262144))k >/dev/null
 }
 
 # Sets ROOT_IMG, DROPLAB_IMG (empty when droplab is in the root) and ROOT_KIND
@@ -47,12 +63,13 @@ prepare_root() {
   local bins=("$BUILD/bin/droplab" "$BUILD/bin/droplab-gen" "$BUILD/bin/droplab-sink") b
   if [[ -x $REPO/scripts/package.sh && -x $REPO/scripts/rootfs.sh && -z ${MATRIX_NO_PACKAGE:-} ]]; then
     local deb rootdir=$WORK/rootfs
-    deb=$("$REPO/scripts/package.sh" | tail -n 1)
+    deb=$(BUILD_DIR=$BUILD "$REPO/scripts/package.sh" | tail -n 1)
     [[ -f $deb ]] || { echo "kernel-matrix: scripts/package.sh did not print a .deb (got \"$deb\")" >&2; return 1; }
     "$REPO/scripts/rootfs.sh" "$rootdir" "$deb" >&2
+    add_kmod "$rootdir"
     ROOT_IMG=$WORK/root.img
     dir_image "$rootdir" "$ROOT_IMG" root
-    rm -rf "$rootdir"
+    rm -rf --one-file-system "$rootdir"
     DROPLAB_IMG=
     ROOT_KIND="Debian 12 root (scripts/rootfs.sh) with $(basename "$deb") installed"
     return 0
@@ -65,7 +82,7 @@ prepare_root() {
   # shellcheck disable=SC2086 # one package per word
   rootdir=$(fallback_rootfs $pkgs) || return 1
   ROOT_IMG=$RCACHE/bookworm-minbase.img
-  if [[ ! -e $ROOT_IMG || $ROOT_IMG -ot $rootdir/.matrix-packages ]]; then
+  if [[ ! -e $ROOT_IMG || $ROOT_IMG -ot $rootdir/.matrix-stamp ]]; then
     dir_image "$rootdir" "$ROOT_IMG.new" root && mv "$ROOT_IMG.new" "$ROOT_IMG"
   fi
   mkdir -p "$WORK/droplab/bin"
