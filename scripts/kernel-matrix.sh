@@ -25,7 +25,7 @@ usage: scripts/kernel-matrix.sh [options]
                     profiles fail with that reason
   --cpus N          vCPUs per VM (default 2: backlog and flow-limit need two CPUs)
   --scale F         in the VMs, send the same packets F times as fast for 1/F as long
-                    (default 0.2: qemu emulates the CPU in software); expectations unchanged
+                    (default 0.1: qemu emulates the CPU in software); expectations unchanged
   --logs DIR        keep each kernel's console, droplab output and reports in DIR
   --build DIR       where droplab was built (default: build); its bin/ is used
 Exit: 0 every profile passed or was refused, 1 one failed, 2 bad usage.
@@ -47,7 +47,7 @@ profiles=
 json_out=
 timeout_min=40
 cpus=2
-scale=0.2
+scale=0.1
 logs=
 BUILD=$REPO/build
 bad() { echo "kernel-matrix: $*" >&2; exit 2; }
