@@ -24,10 +24,13 @@ usage: scripts/kernel-matrix.sh [options]
   --timeout MIN     stop a kernel's VM after MIN minutes (default 40); its unfinished
                     profiles fail with that reason
   --cpus N          vCPUs per VM (default 2: backlog and flow-limit need two CPUs)
-  --scale F         in the VMs, send the same packets F times as fast for 1/F as long
-                    (default 0.1: qemu emulates the CPU in software); expectations unchanged
+  --scale F         in the VMs, multiply packet rates by F (default 0.1: qemu emulates
+                    the CPU in software) and durations by --stretch S (default 2);
+                    expectations unchanged
   --logs DIR        keep each kernel's console, droplab output and reports in DIR
   --build DIR       where droplab was built (default: build); its bin/ is used
+  --deb FILE        install this droplab .deb in the VMs' root instead of building one
+                    with scripts/package.sh (needs scripts/rootfs.sh)
 Exit: 0 every profile passed or was refused, 1 one failed, 2 bad usage.
 EOF
 }
@@ -48,8 +51,10 @@ json_out=
 timeout_min=40
 cpus=2
 scale=0.1
+stretch=2
 logs=
 BUILD=$REPO/build
+DEB=
 bad() { echo "kernel-matrix: $*" >&2; exit 2; }
 while (($#)); do
   case $1 in
@@ -59,8 +64,10 @@ while (($#)); do
     --timeout) timeout_min=${2:?}; shift 2 ;;
     --cpus) cpus=${2:?}; shift 2 ;;
     --scale) scale=${2:?}; shift 2 ;;
+    --stretch) stretch=${2:?}; shift 2 ;;
     --logs) logs=${2:?}; shift 2 ;;
     --build) BUILD=$(cd "${2:?}" && pwd); shift 2 ;;
+    --deb) DEB=$(readlink -f "${2:?}"); shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; bad "unknown argument \"$1\"" ;;
   esac
@@ -69,6 +76,8 @@ done
 [[ $cpus =~ ^[0-9]+$ && $cpus -ge 1 && $cpus -le 8 ]] || bad "--cpus \"$cpus\": 1..8"
 [[ $scale =~ ^(0?\.[0-9]+|1(\.0*)?)$ ]] && awk "BEGIN{exit !($scale > 0)}" ||
   bad "--scale \"$scale\": a factor in (0, 1]"
+[[ $stretch =~ ^[0-9]+(\.[0-9]+)?$ ]] && awk "BEGIN{exit !($stretch >= 1 && $stretch <= 20)}" ||
+  bad "--stretch \"$stretch\": a factor in [1, 20]"
 if [[ -z $profiles ]]; then
   profiles=$(cd "$REPO/profiles" && ls ./*.json | sed 's|^\./||; s|\.json$||' | paste -sd, -)
 fi
@@ -76,6 +85,8 @@ IFS=, read -r -a profile_list <<<"$profiles"
 for p in "${profile_list[@]}"; do
   [[ -f $REPO/profiles/$p.json ]] || bad "--profiles: no profile \"$p\" (profiles/$p.json; known: $(cd "$REPO/profiles" && ls | sed 's/\.json$//' | paste -sd' ' -))"
 done
+[[ -z $DEB || -f $DEB ]] || bad "--deb: $DEB: no such file"
+[[ -z $DEB || -x $REPO/scripts/rootfs.sh ]] || bad "--deb needs scripts/rootfs.sh, which this checkout lacks"
 IFS=, read -r -a kernel_list <<<"$kernels"
 ((${#kernel_list[@]})) || bad "--kernels: empty"
 
@@ -93,17 +104,19 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The profiles as the VMs run them: the same packets, sent more slowly. Packet
-# rates (gen.rate, sink.read_rate, a tbf qdisc's rate) times $scale, so every
-# ratio a profile is built on holds, and gen.duration divided by it, so the
-# packet counts that absolute limits (udp_mem pages, backlog and qdisc
-# lengths) are measured against hold too. The expectation is unchanged.
+# The profiles as the VMs run them: packet rates (gen.rate, sink.read_rate, a
+# tbf qdisc's rate) times $scale, so every ratio a profile is built on holds,
+# and gen.duration times $stretch, so a profile measured against an absolute
+# limit still sends enough (udp-mem: the queue must outgrow udp_mem's 512
+# pages at a tenth of the rate). Not the full 1/scale: the longer a run, the
+# likelier a busy host deschedules the guest's reader long enough to drop. The
+# expectation is unchanged.
 scale_profile() {
-  jq --argjson f "$scale" '
+  jq --argjson f "$scale" --argjson g "$stretch" '
     def num: (. * 1e6 | round) / 1e6 | if . == floor then floor else . end | tostring;
-    def by($g): capture("^(?<n>[0-9.]+)(?<u>.*)$") as $m | (($m.n | tonumber) * $g | num) + $m.u;
+    def by($x): capture("^(?<n>[0-9.]+)(?<u>.*)$") as $m | (($m.n | tonumber) * $x | num) + $m.u;
     (if .gen.rate? then .gen.rate |= by($f) else . end)
-    | (if .gen.duration? then .gen.duration |= by(1 / $f) else . end)
+    | (if .gen.duration? then .gen.duration |= by($g) else . end)
     | (if .sink.read_rate? then .sink.read_rate |= by($f) else . end)
     | (if .settings.tx_qdisc? then .settings.tx_qdisc |=
          sub("rate (?<r>[0-9.]+[a-z]+)"; "rate " + (.r | by($f))) else . end)' "$1"
@@ -202,8 +215,8 @@ for k in "${kernel_list[@]}"; do
   entries=()
   for name in "${profile_list[@]}"; do entries+=("$(profile_result "$out" "$name")"); done
   results+=("$(printf '%s\n' "${entries[@]}" | jq -s --arg p "$pkg" --arg r "$release" \
-    --arg s "$([[ $k == host ]] && echo 1 || echo "$scale")" \
-    '{package: $p, release: $r, rate_scale: ($s | tonumber), profiles: .}')")
+    --arg s "$([[ $k == host ]] && echo 1 || echo "$scale")" --arg d "$([[ $k == host ]] && echo 1 || echo "$stretch")" \
+    '{package: $p, release: $r, rate_scale: ($s | tonumber), duration_scale: ($d | tonumber), profiles: .}')")
   [[ -n $logs ]] && mkdir -p "$logs" && cp -r "$out" "$logs/$k"
 done
 

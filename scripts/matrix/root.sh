@@ -58,13 +58,16 @@ dir_image() {
 }
 
 # Sets ROOT_IMG, DROPLAB_IMG (empty when droplab is in the root) and ROOT_KIND
-# (a sentence for the output). $BUILD holds the build's bin/ directory.
+# (a sentence for the output). $BUILD holds the build's bin/ directory; $DEB,
+# when set, is the package to install instead of the one package.sh builds.
 prepare_root() {
   local bins=("$BUILD/bin/droplab" "$BUILD/bin/droplab-gen" "$BUILD/bin/droplab-sink") b
-  if [[ -x $REPO/scripts/package.sh && -x $REPO/scripts/rootfs.sh && -z ${MATRIX_NO_PACKAGE:-} ]]; then
-    local deb rootdir=$WORK/rootfs
-    deb=$(BUILD_DIR=$BUILD "$REPO/scripts/package.sh" | tail -n 1)
-    [[ -f $deb ]] || { echo "kernel-matrix: scripts/package.sh did not print a .deb (got \"$deb\")" >&2; return 1; }
+  if [[ -n $DEB || -x $REPO/scripts/package.sh ]] && [[ -x $REPO/scripts/rootfs.sh ]]; then
+    local deb=$DEB rootdir=$WORK/rootfs
+    if [[ -z $deb ]]; then
+      deb=$(BUILD_DIR=$BUILD "$REPO/scripts/package.sh" | tail -n 1)
+      [[ -f $deb ]] || { echo "kernel-matrix: scripts/package.sh did not print a .deb (got \"$deb\")" >&2; return 1; }
+    fi
     "$REPO/scripts/rootfs.sh" "$rootdir" "$deb" >&2
     add_kmod "$rootdir"
     ROOT_IMG=$WORK/root.img

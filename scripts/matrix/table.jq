@@ -12,5 +12,5 @@ def cell: if .result == "passed" then "passed (unexplained \(.unexplained // "?"
    | (.value | pad($w)) + ([range($k | length) as $j | ($k[$j].profiles[$i] | cell | pad($cw[$j]))] | join(""))),
   "",
   ($k[] | .release as $r | .package as $p
-   | "\($r): \($p)" + (if .rate_scale < 1 then ", under emulation: packet rates x\(.rate_scale), durations x\(1 / .rate_scale) (same packets, expectations unchanged)" else "" end),
+   | "\($r): \($p)" + (if .rate_scale < 1 then ", under emulation: packet rates x\(.rate_scale), durations x\(.duration_scale) (expectations unchanged)" else "" end),
      (.profiles[] | select(.result != "passed") | "  \(.name) \(.result): \(.reason)"))
