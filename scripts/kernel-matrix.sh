@@ -24,8 +24,8 @@ usage: scripts/kernel-matrix.sh [options]
   --timeout MIN     stop a kernel's VM after MIN minutes (default 40); its unfinished
                     profiles fail with that reason
   --cpus N          vCPUs per VM (default 2: backlog and flow-limit need two CPUs)
-  --scale F         in the VMs, multiply packet rates by F (default 0.05: qemu emulates
-                    the CPU in software) and durations by --stretch S (default 4);
+  --scale F         in the VMs, multiply packet rates by F (default 0.1: qemu emulates
+                    the CPU in software) and durations by --stretch S (default 5);
                     expectations unchanged
   --logs DIR        keep each kernel's console, droplab output and reports in DIR
   --build DIR       where droplab was built (default: build); its bin/ is used
@@ -50,8 +50,8 @@ profiles=
 json_out=
 timeout_min=40
 cpus=2
-scale=0.05
-stretch=4
+scale=0.1
+stretch=5
 logs=
 BUILD=$REPO/build
 DEB=
@@ -108,7 +108,7 @@ trap 'exit 130' INT TERM
 # tbf qdisc's rate) times $scale, so every ratio a profile is built on holds,
 # and gen.duration times $stretch, so a profile measured against an absolute
 # limit still sends enough (udp-mem: the queue must outgrow udp_mem's 512
-# pages at a twentieth of the rate). Not the full 1/scale: the longer a run, the
+# pages: it needs about 4,500 packets queued). Not the full 1/scale: the longer a run, the
 # likelier a busy host deschedules the guest's reader long enough to drop. The
 # expectation is unchanged.
 scale_profile() {
