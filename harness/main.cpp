@@ -1,6 +1,7 @@
 // droplab: runs drop experiments in the local lab and shows where packets died.
 #include "agent_host.hpp"
 #include "counters_cmd.hpp"
+#include "doctor_cmd.hpp"
 #include "journal.hpp"
 #include "lab_cmd.hpp"
 #include "run.hpp"
@@ -125,6 +126,13 @@ int main(int argc, char** argv) {
   cnt->add_option("--count", cnt_opt.count, "Stop after this many intervals (default: until Ctrl-C)");
   cnt->add_flag("--json-stream", cnt_opt.json_stream, "One JSON object per line per interval");
 
+  harness::DoctorOptions doc_opt;
+  auto* doc = app.add_subcommand("doctor", "What this host's kernel offers droplab, probed for real (BPF, drop "
+                                           "reasons, RPS, flow limit, nftables, qdiscs, XDP, AF_PACKET, io_uring, "
+                                           "sysctls), and which shipped profiles can run here. Changes nothing; "
+                                           "exits 0 even when features are missing");
+  doc->add_flag("--json", doc_opt.json, "Print the report as JSON on stdout (for scripts)");
+
   if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
   return guarded_main("droplab", [&]() -> int {
     try {
@@ -153,6 +161,7 @@ int main(int argc, char** argv) {
         };
         return agent::agent_main(agent_opt);
       }
+      if (*doc) return harness::doctor_command(doc_opt);
       if (*cmp) return harness::compare_command(cmp_opt);
       if (*swp) return harness::sweep_command(swp_opt);
       if (*cnt) {

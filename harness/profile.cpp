@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <regex>
+#include <filesystem>
 
 using nlohmann::json;
 
@@ -435,6 +436,16 @@ Profile parse_profile(const json& doc, const std::string& path) {
   if (doc.contains("expect")) p.expect = parse_expect(r, doc["expect"]);
   if (doc.contains("hosts")) p.hosts = parse_hosts(r, doc["hosts"], p.settings);
   return p;
+}
+
+std::vector<std::string> profile_dirs() {
+  namespace fs = std::filesystem;
+  std::vector<std::string> out;
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) out.push_back((self.parent_path().parent_path() / "share/droplab/profiles").string());
+  out.push_back(DROPLAB_SOURCE_PROFILES_DIR);
+  return out;
 }
 
 Profile load_profile(const std::string& path) { return parse_profile(load_profile_json(path), path); }

@@ -110,6 +110,10 @@ bool agent_sysctl_allowed(const std::string& key);
 // Stage names a profile's expect may name, in path order.
 const std::vector<std::string>& stage_names();
 
+// Where shipped profiles live, in the order searched: <prefix>/share/droplab/profiles
+// next to an installed binary, then the source tree's profiles/ for a build tree.
+std::vector<std::string> profile_dirs();
+
 // Loads and validates. Throws ProfileError.
 Profile load_profile(const std::string& path);
 // Validates an already parsed document; `path` is used in messages.

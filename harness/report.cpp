@@ -31,10 +31,7 @@ std::optional<std::uint64_t> opt_u64(const json& j) {
   return j.get<std::uint64_t>();
 }
 
-} // namespace
-
-ExpectVerdict evaluate_expect(const std::optional<Expect>& expect, const Waterfall& w,
-                              const counters::Delta& delta) {
+ExpectVerdict verdict_of(const std::optional<Expect>& expect, const Waterfall& w, const counters::Delta& delta) {
   ExpectVerdict v;
   if (!expect) return v;
   v.present = true;
@@ -92,10 +89,26 @@ ExpectVerdict evaluate_expect(const std::optional<Expect>& expect, const Waterfa
   return v;
 }
 
+} // namespace
+
+ExpectVerdict evaluate_expect(const std::optional<Expect>& expect, const Waterfall& w,
+                              const counters::Delta& delta) {
+  ExpectVerdict v = verdict_of(expect, w, delta);
+  // A failed expectation with a generator that fell short is most often
+  // explained by that: say so next to the failure, not only in the gen stage.
+  if (const Stage* gen = w.find("gen"); !v.passed && gen != nullptr) {
+    for (const auto& n : gen->notes) {
+      if (n.starts_with(kGenShortNote)) v.reasons.push_back(n);
+    }
+  }
+  return v;
+}
+
 RunOutcome outcome_from_reports(const json& gen, const json& sink) {
   RunOutcome o;
   o.gen_sent = field(gen, "droplab-gen", {"summary", "sent"}).get<std::uint64_t>();
   o.gen_send_errors = field(gen, "droplab-gen", {"summary", "send_errors_total"}).get<std::uint64_t>();
+  o.gen_pace = gen_pace_from_report(gen);
   o.sink_valid = field(sink, "droplab-sink", {"summary", "valid"}).get<std::uint64_t>();
   o.sink_invalid = field(sink, "droplab-sink", {"summary", "invalid"}).get<std::uint64_t>();
   o.sink_duplicates = field(sink, "droplab-sink", {"summary", "duplicates"}).get<std::uint64_t>();

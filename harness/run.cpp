@@ -39,7 +39,6 @@
 
 #include <fmt/format.h>
 
-#include <cctype>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -241,37 +240,6 @@ bool wait_drained(const Lab& lab, std::uint16_t port, std::uint64_t inode, std::
 }
 
 } // namespace
-
-namespace {
-
-// The module whose sysctls appear only once it is loaded. Debian's kernels
-// build conntrack as a module (CONFIG_NF_CONNTRACK=m): until something loads
-// it, net.netfilter.nf_conntrack_* do not exist, though the kernel has them
-// (seen on Debian 12's 6.1 cloud kernel). A profile that sets one also has a
-// `ct` rule, which would load it during the run anyway.
-std::optional<std::string> module_of_sysctl(const std::string& key) {
-  if (key.rfind("net.netfilter.nf_conntrack_", 0) == 0) return "nf_conntrack";
-  return std::nullopt;
-}
-
-} // namespace
-
-void check_profile_on_host(const Profile& prof) {
-  for (const auto& [k, v] : prof.settings.sysctls) {
-    // A directory ("net.core") reads as "" without an error: require a file.
-    if (fs::is_regular_file(sysctl_path(k))) continue;
-    std::string why = fmt::format("{} is not a file", sysctl_path(k));
-    if (auto mod = module_of_sysctl(k)) {
-      CommandResult m = run_command({"modprobe", *mod});
-      if (fs::is_regular_file(sysctl_path(k))) continue;
-      while (!m.output.empty() && std::isspace(static_cast<unsigned char>(m.output.back()))) m.output.pop_back();
-      why += m.exit_code == 0 ? fmt::format(", also after modprobe {}", *mod)
-                              : fmt::format("; modprobe {} failed: {}", *mod, m.output);
-    }
-    throw ProfileError(
-        fmt::format("{}: /settings/sysctls/{}: this kernel has no such sysctl ({})", prof.path, k, why));
-  }
-}
 
 int run_experiment(const RunOptions& opt) {
   Profile prof = load_profile(opt.profile_path); // before anything changes

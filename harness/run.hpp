@@ -2,6 +2,7 @@
 // to the drop waterfall, with the host put back on every exit path.
 #pragma once
 
+#include "preflight.hpp"
 #include "profile.hpp"
 
 #include <nlohmann/json.hpp>
@@ -50,9 +51,8 @@ struct RunResult {
 // (usage, exit 2), Interrupted, or std::exception for a failed run.
 int run_experiment(const RunOptions& opt);
 
-// What a profile asks of this host that load_profile cannot check: its host
-// sysctls exist. Throws ProfileError (exit 2) before anything changes.
-void check_profile_on_host(const Profile& prof);
+// check_profile_on_host (preflight.hpp): what the kernel must offer, refused
+// with exit 2 before anything changes.
 
 // One experiment with an already loaded (and possibly modified) profile; the
 // report is returned whether or not opt.json_path asks for a file.

@@ -415,6 +415,9 @@ Waterfall build_waterfall(const counters::Delta& d, const RunOutcome& o, const K
   gen.evidence.push_back(own("sent", "droplab-gen", o.gen_sent, false));
   gen.evidence.push_back(own("send_errors", "droplab-gen", o.gen_send_errors, false,
                              "refused by the kernel, not part of sent"));
+  if (o.gen_pace) {
+    if (auto note = gen_shortfall_note(*o.gen_pace)) gen.notes.push_back(std::move(*note));
+  }
 
   // 2. The sender's qdisc. A qdisc drop returns NET_XMIT_DROP, which UDP
   //    turns into success without IP_RECVERR (counting SndbufErrors), so

@@ -3,6 +3,7 @@
 // drop waterfall. Plain values in, plain values out; no I/O.
 #pragma once
 
+#include "gen_pace.hpp"
 #include "reasons.hpp"
 
 #include "droplab/counters/snapshot.hpp"
@@ -89,6 +90,7 @@ struct LabFacts {
 struct RunOutcome {
   std::uint64_t gen_sent = 0;
   std::uint64_t gen_send_errors = 0;
+  std::optional<GenPace> gen_pace; // nullopt: the generator's report has no pace
   std::uint64_t sink_valid = 0;
   std::uint64_t sink_invalid = 0;
   std::uint64_t sink_duplicates = 0;

@@ -106,6 +106,22 @@ void from_json(const nlohmann::json& j, ThreadReport& t) {
   j.at("backend_stats").get_to(t.backend_stats);
 }
 
+void to_json(nlohmann::json& j, const Pace& p) {
+  j = {{"loop_s", p.loop_s},
+       {"cpu_s", p.cpu_s},
+       {"in_send_s", p.in_send_s},
+       {"send_blocked_s", p.send_blocked_s},
+       {"cpu_wait_s", opt(p.cpu_wait_s)}};
+}
+
+void from_json(const nlohmann::json& j, Pace& p) {
+  j.at("loop_s").get_to(p.loop_s);
+  j.at("cpu_s").get_to(p.cpu_s);
+  j.at("in_send_s").get_to(p.in_send_s);
+  j.at("send_blocked_s").get_to(p.send_blocked_s);
+  get_opt(j, "cpu_wait_s", p.cpu_wait_s);
+}
+
 void to_json(nlohmann::json& j, const Summary& s) {
   j = {{"sent", s.sent},
        {"attempted", s.attempted},
@@ -118,7 +134,8 @@ void to_json(nlohmann::json& j, const Summary& s) {
        {"wire_bytes", s.wire_bytes},
        {"stopped_by", s.stopped_by},
        {"per_ms", s.per_ms},
-       {"backend_stats", s.backend_stats}};
+       {"backend_stats", s.backend_stats},
+       {"pace", s.pace}};
 }
 
 void from_json(const nlohmann::json& j, Summary& s) {
@@ -134,6 +151,7 @@ void from_json(const nlohmann::json& j, Summary& s) {
   j.at("stopped_by").get_to(s.stopped_by);
   if (j.contains("per_ms")) j.at("per_ms").get_to(s.per_ms);
   if (j.contains("backend_stats")) j.at("backend_stats").get_to(s.backend_stats);
+  if (j.contains("pace")) j.at("pace").get_to(s.pace); // reports before pace lack it
 }
 
 void to_json(nlohmann::json& j, const Report& r) {
@@ -187,6 +205,13 @@ Summary summarize(const RunTotals& t, double requested_pps, std::size_t wire_siz
   }
   s.wire_bytes = t.wire_bytes > 0 ? t.wire_bytes : t.sent * wire_size;
   s.stopped_by = t.stopped_by;
+  const auto secs = [](std::uint64_t ns) { return static_cast<double>(ns) / 1e9; };
+  s.pace = Pace{.loop_s = secs(t.pace.loop_ns),
+                .cpu_s = secs(t.pace.cpu_ns),
+                .in_send_s = secs(t.pace.in_send_ns),
+                .send_blocked_s = secs(t.pace.send_blocked_ns),
+                .cpu_wait_s =
+                    t.pace.cpu_wait_ns ? std::optional(secs(*t.pace.cpu_wait_ns)) : std::nullopt};
   return s;
 }
 
@@ -216,6 +241,12 @@ void print_summary(std::FILE* out, const Report& r) {
     fmt::print(out, "  rate       {} achieved ({:.1f} pps), unpaced (--rate max)\n",
                format_pps(s.achieved_pps), s.achieved_pps);
   }
+  const Pace& p = s.pace;
+  fmt::print(out,
+             "  pace       loop {:.3f} s: CPU {:.3f} s, in send calls {:.3f} s, "
+             "send buffer full {:.3f} s, waiting for a CPU {}\n",
+             p.loop_s, p.cpu_s, p.in_send_s, p.send_blocked_s,
+             p.cpu_wait_s ? fmt::format("{:.3f} s", *p.cpu_wait_s) : "unavailable");
   fmt::print(out, "  per ms     mean {:.2f}, stddev {:.2f}, CV {:.4f}, min {}, max {} over {} ms\n",
              s.per_ms.mean, s.per_ms.stddev, s.per_ms.cv, s.per_ms.min, s.per_ms.max, s.per_ms.ms);
   if (auto n = s.backend_stats.find("zc_notifications"); n != s.backend_stats.end()) {

@@ -152,6 +152,11 @@ RunTotals merge_totals(const std::vector<std::unique_ptr<Worker>>& workers) {
     t.sent += x.sent;
     t.failed += x.failed;
     t.wire_bytes += x.wire_bytes;
+    if (&w == &workers.front()) {
+      t.pace = x.pace;
+    } else {
+      t.pace += x.pace;
+    }
     for (const auto& [err, n] : x.errors)
       t.errors[err] += n;
     if (x.stopped_by == "signal") t.stopped_by = "signal";

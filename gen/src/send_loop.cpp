@@ -1,12 +1,14 @@
 #include "droplab/clock.hpp"
 #include "droplab/payload.hpp"
 #include "droplab/signals.hpp"
+#include "gen/pace.hpp"
 #include "gen/run.hpp"
 #include "gen/shape.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 
 namespace droplab::gen {
@@ -68,6 +70,8 @@ RunTotals send_loop(const Config& cfg, const LoopParams& p, TxBackend& tx, FlowS
   std::uint64_t next_tick = start + kSecNs;
   std::uint64_t now = start;
   sleep_until_mono(start); // threads start together
+  PaceMeter pace;
+  pace.start(mono_ns());
 
   for (;;) {
     now = mono_ns();
@@ -108,8 +112,11 @@ RunTotals send_loop(const Config& cfg, const LoopParams& p, TxBackend& tx, FlowS
       }
     }
     auto out = std::span<int>(outcome).first(batch.size());
+    const std::uint64_t before = mono_ns();
     tx.send(batch, real_ns(), out);
     const BatchTally bt = tally(out, meter.errors());
+    pace.sent(before, mono_ns(), bt.accepted,
+              bt.accepted < out.size() && out[bt.accepted] == EAGAIN);
     schedule.commit(bt.accepted);
     // The whole batch's slots are used up even if the kernel refused some:
     // an ENOBUFS storm must not turn into a catch-up burst afterwards.
@@ -130,6 +137,7 @@ RunTotals send_loop(const Config& cfg, const LoopParams& p, TxBackend& tx, FlowS
     meter.add_sent(bt.accepted);
   }
   if (!meter.empty()) meter.close(now, t, intervals);
+  t.pace = pace.finish(mono_ns());
   return t;
 }
 

@@ -81,7 +81,10 @@ TEST(GenReport, FieldNamesFollowTheHarnessContract) {
       keys(j["summary"]),
       (std::set<std::string>{"sent", "attempted", "send_errors", "send_errors_total", "duration_s",
                              "achieved_pps", "requested_pps", "rate_error", "wire_bytes",
-                             "stopped_by", /* added: */ "per_ms", "backend_stats"}));
+                             "stopped_by", /* added: */ "per_ms", "backend_stats", "pace"}));
+  EXPECT_EQ(keys(j["summary"]["pace"]), (std::set<std::string>{"loop_s", "cpu_s", "in_send_s",
+                                                               "send_blocked_s", "cpu_wait_s"}));
+  EXPECT_TRUE(j["summary"]["pace"]["cpu_wait_s"].is_null()); // unavailable, not 0
   EXPECT_EQ(keys(j["flows"][0]), (std::set<std::string>{"flow", "src_port", "sent", "next_seq"}));
   // Zeros are written, absent optionals are null, never omitted.
   EXPECT_EQ(j["summary"]["sent"], 0);
@@ -122,6 +125,25 @@ TEST(GenReport, SummaryFromTotals) {
   EXPECT_EQ(s.send_errors.at("ENOBUFS"), 2u);
   EXPECT_EQ(s.send_errors.at("EAGAIN"), 0u); // common errors appear as 0
   EXPECT_EQ(s.send_errors_total, 2u);
+
+  EXPECT_EQ(s.pace.loop_s, 0.0);
+  EXPECT_FALSE(s.pace.cpu_wait_s);
+
+  t.pace = PaceTotals{.loop_ns = 1'000'000'000ULL,
+                      .cpu_ns = 250'000'000ULL,
+                      .in_send_ns = 200'000'000ULL,
+                      .send_blocked_ns = 600'000'000ULL,
+                      .cpu_wait_ns = 0};
+  s = summarize(t, 1000.0, 64);
+  EXPECT_DOUBLE_EQ(s.pace.loop_s, 1.0);
+  EXPECT_DOUBLE_EQ(s.pace.cpu_s, 0.25);
+  EXPECT_DOUBLE_EQ(s.pace.in_send_s, 0.2);
+  EXPECT_DOUBLE_EQ(s.pace.send_blocked_s, 0.6);
+  ASSERT_TRUE(s.pace.cpu_wait_s);
+  EXPECT_EQ(*s.pace.cpu_wait_s, 0.0); // measured zero stays a zero
+  const Summary back = nlohmann::json::parse(nlohmann::json(s).dump()).get<Summary>();
+  EXPECT_DOUBLE_EQ(back.pace.send_blocked_s, 0.6);
+  ASSERT_TRUE(back.pace.cpu_wait_s);
 
   Summary unpaced = summarize(t, 0, 64);
   EXPECT_FALSE(unpaced.requested_pps);

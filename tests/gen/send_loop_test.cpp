@@ -131,6 +131,25 @@ TEST(SendLoop, ErrorStormDoesNotBecomeACatchUpBurst) {
   EXPECT_LE(tx.offered, 51u);
   for (std::uint32_t f = 0; f < c.flows; ++f)
     EXPECT_EQ(sched.next_seq(f), 0u);
+  // ENOBUFS is a refused send, not a full send buffer.
+  EXPECT_EQ(t.pace.send_blocked_ns, 0u);
+}
+
+TEST(SendLoop, EagainCountsAsTimeTheSendBufferWasFull) {
+  Config c = base();
+  c.rate = parse_rate("1000pps");
+  c.duration_ns = 50'000'000;
+  c.time_limit_ns = *c.duration_ns;
+  ScriptedTx tx;
+  tx.fail_at = [](std::size_t) { return std::pair<std::size_t, int>{0, EAGAIN}; };
+  FlowSchedule sched(c.flows);
+  std::vector<Interval> intervals;
+  RunTotals t = send_loop(c, tx, sched, intervals);
+  EXPECT_EQ(t.sent, 0u);
+  // Refused from the first send to the end of the loop.
+  EXPECT_GT(t.pace.send_blocked_ns, 0u);
+  EXPECT_LE(t.pace.send_blocked_ns, t.pace.loop_ns);
+  EXPECT_GE(t.pace.loop_ns, *c.duration_ns);
 }
 
 } // namespace

@@ -3,6 +3,7 @@
 #include "command.hpp"
 #include "journal.hpp"
 #include "lab.hpp"
+#include "preflight.hpp"
 #include "sysctl.hpp"
 
 #include <signal.h>
@@ -27,6 +28,23 @@ Result run_droplab(const std::vector<std::string>& args) {
 }
 
 std::string profile(const std::string& name) { return std::string(DROPLAB_PROFILES_DIR) + "/" + name; }
+
+std::string why_cannot_run(const std::string& path) {
+  try {
+    harness::check_profile_on_host(harness::load_profile(path));
+    return "";
+  } catch (const harness::ProfileError& e) {
+    return e.what();
+  }
+}
+
+std::optional<std::string> unavailable(const std::string& feature_id) {
+  static const doctor::HostReport report = doctor::probe_host({.all = true, .needs = {}});
+  const doctor::Feature* f = report.find(feature_id);
+  if (!f) return "droplab doctor does not probe " + feature_id;
+  if (f->available) return std::nullopt;
+  return f->title + " unavailable on this kernel: " + f->detail;
+}
 
 std::string temp_path(const std::string& suffix) {
   static int n = 0;
@@ -113,6 +131,14 @@ const std::vector<std::string>& HostFixture::watched_sysctls() {
 
 namespace {
 
+constexpr const char* kAbsent = "(this kernel has no such sysctl)";
+
+std::string sysctl_or_absent(const std::string& key) {
+  std::error_code ec;
+  if (!fs::is_regular_file(harness::sysctl_path(key), ec)) return kAbsent;
+  return harness::read_sysctl(key);
+}
+
 bool pid_alive(long pid) { return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM); }
 
 // Lab namespaces ("dl<pid>-tx"/"-rx") whose run is over: a live run's lab,
@@ -142,7 +168,9 @@ void HostFixture::SetUp() {
   auto probe = harness::run_command({"ip", "netns", "add", "dlprobe" + std::to_string(::getpid())});
   if (probe.exit_code != 0) GTEST_SKIP() << "network namespaces unavailable: " << probe.output;
   harness::run_command({"ip", "netns", "delete", "dlprobe" + std::to_string(::getpid())});
-  for (const auto& k : watched_sysctls()) sysctls_before_[k] = harness::read_sysctl(k);
+  // A sysctl this kernel lacks (flow limit without CONFIG_NET_FLOW_LIMIT) is
+  // watched as absent: it must still be absent after.
+  for (const auto& k : watched_sysctls()) sysctls_before_[k] = sysctl_or_absent(k);
   // droplab's own lab namespaces ("dl<pid>-tx"/"-rx"): other namespaces on
   // the machine are not ours to judge.
   netns_before_ = leftover_lab_netns();
@@ -158,10 +186,10 @@ void HostFixture::TearDown() {
   EXPECT_EQ(host_links(), links_before_) << "a link was left behind in the host namespace";
   EXPECT_EQ(tracefs_state(), tracefs_before_) << "tracefs (an instance, or the mount) was not put back";
   for (const auto& [k, v] : sysctls_before_) {
-    std::string now = harness::read_sysctl(k);
+    std::string now = sysctl_or_absent(k);
     EXPECT_EQ(now, v) << k << " was not restored";
     // Put it back anyway, so one failure does not leak into the host.
-    if (now != v) harness::write_sysctl(k, v);
+    if (now != v && v != kAbsent) harness::write_sysctl(k, v);
   }
   // Clean up after a failure the way a user would: undo what finished runs
   // left (never a live run's lab).

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,12 @@ struct Result {
 Result run_droplab(const std::vector<std::string>& args);
 
 std::string profile(const std::string& name); // path of profiles/NAME
+// Why this kernel cannot run the profile at `path` (droplab run's own
+// preflight: it would exit 2), or "" when it can.
+std::string why_cannot_run(const std::string& path);
+// Why a feature `droplab doctor` probes (by id: "kfree_skb_reason", "tracefs",
+// ...) is unavailable on this kernel, or nullopt when it works. Probed once.
+std::optional<std::string> unavailable(const std::string& feature_id);
 // Writes `doc` to a fresh temporary file and returns its path.
 std::string temp_profile(const nlohmann::json& doc);
 nlohmann::json read_json(const std::string& path);

@@ -24,6 +24,7 @@ std::vector<std::string> shipped_profiles() {
 class ProfileE2E : public HostFixture, public ::testing::WithParamInterface<std::string> {};
 
 TEST_P(ProfileE2E, ExpectationHoldsWithNothingUnexplained) {
+  if (std::string why = why_cannot_run(profile(GetParam() + ".json")); !why.empty()) GTEST_SKIP() << why;
   std::string out = temp_path(".json");
   Result r = run_droplab({"run", profile(GetParam() + ".json"), "--json", out, "--quiet"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -32,8 +33,11 @@ TEST_P(ProfileE2E, ExpectationHoldsWithNothingUnexplained) {
   EXPECT_EQ(rep["accounting"]["unexplained"], 0) << r.output;
   ASSERT_FALSE(rep["expect"].is_null()) << "every shipped profile states an expectation";
   EXPECT_EQ(rep["expect"]["passed"], true) << r.output;
-  EXPECT_EQ(rep["drop_reasons"]["mode"], "bpf") << rep["drop_reasons"]["mode_reason"];
   EXPECT_FALSE(rep["context"]["profile"]["description"].get<std::string>().empty());
+  if (auto why = unavailable("kfree_skb_reason")) {
+    GTEST_SKIP() << "the expectation held; drop reasons could not be cross-checked: " << *why;
+  }
+  EXPECT_EQ(rep["drop_reasons"]["mode"], "bpf") << rep["drop_reasons"]["mode_reason"];
   // Where the drops landed, the kernel's own drop reasons agree with the counters.
   for (const auto& s : rep["stages"]) {
     for (const auto& c : s["checks"]) {
@@ -54,6 +58,7 @@ INSTANTIATE_TEST_SUITE_P(Shipped, ProfileE2E, ::testing::ValuesIn(shipped_profil
 class FallbackE2E : public HostFixture {};
 
 TEST_F(FallbackE2E, WithoutBpfTheTracefsBufferIsUsedAndReported) {
+  if (auto why = unavailable("tracefs")) GTEST_SKIP() << *why;
   std::string out = temp_path(".json");
   Result r = run_droplab({"run", profile("socket-rcvbuf.json"), "--no-bpf", "--json", out, "--quiet"});
   ASSERT_EQ(r.exit_code, 0) << r.output;

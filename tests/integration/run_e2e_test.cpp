@@ -65,9 +65,7 @@ TEST_F(RunE2E, SocketRcvbufProfileDropsAtTheSocketWithEvidence) {
   EXPECT_EQ(evidence(sock, "rx.snmp.Udp.RcvbufErrors"), dropped);
   EXPECT_EQ(evidence(sock, "rx.sock.drops"), dropped);
   EXPECT_EQ(evidence(sock, "SK_MEMINFO_DROPS"), dropped);
-  // ...and by the kernel's drop reasons, counted in BPF for the lab only.
-  EXPECT_EQ(rep["drop_reasons"]["mode"], "bpf") << rep["drop_reasons"]["mode_reason"];
-  EXPECT_EQ(evidence(sock, "kfree_skb SOCKET_RCVBUFF"), dropped);
+  // ...and by the kernel's drop reasons, counted in BPF for the lab only (below).
   // The sink's sequence numbers count exactly the same loss.
   EXPECT_EQ(acct["sequence_lost"], dropped);
   for (const char* other : {"gen", "qdisc", "tx_device", "nic_ring", "rx_device", "backlog", "ip", "netfilter", "udp", "app"}) {
@@ -76,6 +74,10 @@ TEST_F(RunE2E, SocketRcvbufProfileDropsAtTheSocketWithEvidence) {
   EXPECT_EQ(rep["expect"]["passed"], true);
   EXPECT_EQ(rep["sink"]["context"]["rcvbuf_granted"], 8192);
   EXPECT_FALSE(sock["knobs"].empty());
+  if (auto why = unavailable("kfree_skb_reason"))
+    GTEST_SKIP() << "the counters agreed; drop reasons could not be cross-checked: " << *why;
+  EXPECT_EQ(rep["drop_reasons"]["mode"], "bpf") << rep["drop_reasons"]["mode_reason"];
+  EXPECT_EQ(evidence(sock, "kfree_skb SOCKET_RCVBUFF"), dropped);
 }
 
 TEST_F(RunE2E, FailedExpectationExitsNonZeroAndSaysWhy) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "gen/flow_schedule.hpp"
+#include "gen/pace.hpp"
 #include "gen/spread.hpp"
 #include "gen/tx_backend.hpp"
 
@@ -56,6 +57,16 @@ struct Interval {
   ErrorCounts errors;
 };
 
+// Where the send loops' time went (PaceTotals in seconds, summed over
+// threads): what says why a run fell short of its requested rate.
+struct Pace {
+  double loop_s = 0;
+  double cpu_s = 0;
+  double in_send_s = 0;
+  double send_blocked_s = 0;
+  std::optional<double> cpu_wait_s; // null: unavailable on this kernel
+};
+
 struct Summary {
   std::uint64_t sent = 0;      // datagrams the kernel accepted
   std::uint64_t attempted = 0; // sent + failed
@@ -69,6 +80,7 @@ struct Summary {
   std::string stopped_by;     // "duration" (the time bound), "count" or "signal"
   Spread per_ms;              // packets handed to the kernel per millisecond
   BackendStats backend_stats; // summed over threads
+  Pace pace;
 };
 
 struct ThreadReport {
@@ -103,6 +115,8 @@ struct Report {
 
 void to_json(nlohmann::json& j, const Context& c);
 void from_json(const nlohmann::json& j, Context& c);
+void to_json(nlohmann::json& j, const Pace& p);
+void from_json(const nlohmann::json& j, Pace& p);
 void to_json(nlohmann::json& j, const Summary& s);
 void from_json(const nlohmann::json& j, Summary& s);
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Interval, t_s, sent, pps, errors)
@@ -127,6 +141,7 @@ struct RunTotals {
   std::uint64_t first_batch_sent = 0; // datagrams accepted in that first batch
   std::string stopped_by;
   std::uint64_t wire_bytes = 0; // of the accepted datagrams (0: count sent * size)
+  PaceTotals pace;
 };
 
 // Builds the summary. The achieved rate counts the datagrams after the first

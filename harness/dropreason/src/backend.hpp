@@ -35,11 +35,19 @@ struct NetnsTarget {
   std::uint32_t inum;
 };
 
+// Which variant of the BPF program loaded, and why the richer ones did not.
+struct BpfLoadInfo {
+  bool tp_btf = false; // else raw_tp
+  bool rx_sk = false;  // the tracepoint's rx_sk argument (Linux >= 6.11)
+  bool fentry = false; // the socket-close fentry programs attached
+  std::string tp_btf_error, fentry_error;
+};
+
 // BPF on skb:kfree_skb. `description` receives e.g. "tp_btf/kfree_skb attached".
 // Empty `targets` counts every namespace. Throws BackendUnavailable.
 std::unique_ptr<DropReasonCounter::Backend>
 make_bpf_backend(const std::vector<NetnsTarget>& targets, const ReasonNames& names,
-                 std::string& description);
+                 std::string& description, BpfLoadInfo* info = nullptr);
 
 // Reason names from the kernel's BTF (enum skb_drop_reason, "SKB_DROP_REASON_" stripped),
 // for when tracefs is not mounted. Throws BackendUnavailable.

@@ -198,7 +198,7 @@ ReasonNames reason_names_from_btf() {
 
 std::unique_ptr<DropReasonCounter::Backend>
 make_bpf_backend(const std::vector<NetnsTarget>& targets, const ReasonNames& names,
-                 std::string& description) {
+                 std::string& description, BpfLoadInfo* info) {
   libbpf_set_print(capture_libbpf_print);
   std::pair<std::uint32_t, std::uint32_t> ids{~0u, ~0u};
   for (const auto& [id, name] : names) {
@@ -262,6 +262,7 @@ make_bpf_backend(const std::vector<NetnsTarget>& targets, const ReasonNames& nam
                  : fmt::format(", socket-close frees counted host-wide (fentry unavailable: {})",
                                fentry_error);
   if (!use_btf) description += fmt::format(" (tp_btf failed: {})", btf_error);
+  if (info) *info = {use_btf, use_rx_sk, use_fentry, btf_error, fentry_error};
   return std::make_unique<BpfBackend>(std::move(skel), std::move(link), std::move(close_links),
                                       names);
 }

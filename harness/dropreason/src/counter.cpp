@@ -64,7 +64,52 @@ std::string describe(const std::vector<NetnsTarget>& targets) {
   return s;
 }
 
+
+// Names: the tracepoint format first (what the text buffer prints), else kernel BTF. False
+// with `source` saying why when neither has them.
+bool load_names(ReasonNames& names, std::string& source) {
+  const std::string format_path = kKfreeSkbFormatPath;
+  try {
+    names = read_kfree_skb_reasons(format_path);
+    source = "reason names from " + format_path;
+    return true;
+  } catch (const std::exception& format_error) {
+    try {
+      names = reason_names_from_btf();
+      source = fmt::format("reason names from kernel BTF ({})", format_error.what());
+      return true;
+    } catch (const std::exception& btf_error) {
+      source = fmt::format("{}; {}", format_error.what(), btf_error.what());
+      return false;
+    }
+  }
+}
+
 } // namespace
+
+Capabilities probe_capabilities() {
+  Capabilities c;
+  if (!load_names(c.names, c.names_source)) {
+    c.bpf_detail = c.fentry_detail = "no reason names: " + c.names_source;
+    return c;
+  }
+  try {
+    std::string description;
+    BpfLoadInfo info;
+    auto backend = make_bpf_backend({}, c.names, description, &info);
+    backend->stop();
+    c.bpf = true;
+    c.bpf_detail = description;
+    c.tp_btf = info.tp_btf;
+    c.fentry = info.fentry;
+    c.fentry_detail = info.fentry ? "fentry on udp_destruct_common/inet_sock_destruct attached"
+                                  : info.fentry_error;
+  } catch (const std::exception& e) {
+    c.bpf_detail = e.what();
+    c.fentry_detail = "no BPF program loads";
+  }
+  return c;
+}
 
 const char* to_string(Mode mode) noexcept {
   switch (mode) {
@@ -84,22 +129,11 @@ DropReasonCounter::start(const Options& options, const BeforeMkdir& before_trace
   const std::vector<NetnsTarget> targets = resolve_netns(options.netns_names);
   std::unique_ptr<DropReasonCounter> self(new DropReasonCounter());
 
-  // Names: the tracepoint format first (what the text buffer prints), else kernel BTF.
   ReasonNames names;
   std::string names_source;
-  const std::string format_path = kKfreeSkbFormatPath;
-  try {
-    names = read_kfree_skb_reasons(format_path);
-    names_source = "reason names from " + format_path;
-  } catch (const std::exception& format_error) {
-    try {
-      names = reason_names_from_btf();
-      names_source = fmt::format("reason names from kernel BTF ({})", format_error.what());
-    } catch (const std::exception& btf_error) {
-      self->mode_reason_ =
-          fmt::format("drop reasons unavailable: {}; {}", format_error.what(), btf_error.what());
-      return self;
-    }
+  if (!load_names(names, names_source)) {
+    self->mode_reason_ = "drop reasons unavailable: " + names_source;
+    return self;
   }
 
   std::string bpf_failure = "BPF disabled by the caller";

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +29,19 @@ struct ReasonCount {
   // when the destructor fentry programs could not attach (the skb then has no dev and no sk).
   bool host_wide = false;
 };
+
+// What this kernel offers for counting drop reasons, found by really loading and attaching
+// the program for a moment (every namespace, nothing kept): what `droplab doctor` shows.
+struct Capabilities {
+  std::map<std::uint32_t, std::string> names; // the reason names this kernel knows
+  std::string names_source;                    // where they were read, or why there are none
+  bool bpf = false;                            // a kfree_skb program loaded and attached
+  std::string bpf_detail;                      // which variant, or why none
+  bool tp_btf = false;                         // tp_btf/kfree_skb with its reason (else raw_tp)
+  bool fentry = false;                         // socket-close frees attributable to a namespace
+  std::string fentry_detail;
+};
+Capabilities probe_capabilities();
 
 class DropReasonCounter {
 public:
