@@ -34,8 +34,8 @@ uname -r >"$out/release"
 nproc >"$out/cpus"
 command -v droplab >"$out/droplab-path" 2>&1
 droplab --version >"$out/droplab-version" 2>&1
-# droplab doctor is newer than some builds: record it when it exists.
-droplab doctor --json "$out/doctor.json" >"$out/doctor.txt" 2>&1 || true
+# What this kernel offers droplab, as droplab doctor probes it (kept with --logs).
+droplab doctor --json >"$out/doctor.json" 2>"$out/doctor.err" || true
 
 for name in $PROFILES; do
   start=$(date +%s)
