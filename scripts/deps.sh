@@ -2,7 +2,7 @@
 # Installs what droplab needs to build and run, from Debian's packages only;
 # with --test, also what the test suite needs (headless Chromium for the HTML
 # report, an sshd for the three-host test, jq, clang's fuzzer runtime,
-# debootstrap for the package test).
+# debootstrap for the package test and the kernel matrix, qemu for the matrix).
 # Quick when everything is already there: apt is touched only for what is missing.
 set -euo pipefail
 
@@ -22,6 +22,9 @@ if [[ ${1:-} == --test ]]; then
   # On a host with systemd, installing it also enables Debian's ssh service.
   # debootstrap: the package test installs the .deb into a fresh Debian root.
   PACKAGES+=(chromium openssh-server jq libclang-rt-14-dev debootstrap)
+  # scripts/kernel-matrix.sh: qemu boots Debian's kernels; busybox is their
+  # initramfs, kmod's depmod/modprobe resolve its modules.
+  PACKAGES+=(qemu-system-x86 busybox-static kmod xz-utils e2fsprogs)
 fi
 
 missing=()
