@@ -46,7 +46,8 @@ Backends (--backend, default auto):
               takes UDP_SEGMENT. At a paced rate a buffer holds only the datagrams due
               within 50 us of the schedule (the report says when N was reduced); a
               device without tx checksum offload (EIO) falls back to N = 1, reported.
-  auto        probes af_packet, io_uring, sendmmsg in that order (fastest first) and
+  auto        probes af_packet, io_uring, sendmmsg in that order (fastest first; with
+              --gso: io_uring, sendmmsg) and
               reports what it picked and why the others were passed over.
 Shapes: constant (default); --burst N; --pattern onoff:ON/OFF; --pattern poisson.)";
 

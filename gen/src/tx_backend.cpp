@@ -39,10 +39,11 @@ BackendKind choose_backend(BackendKind kind, const TxSetup& setup, std::string& 
   // Preference order from bench/RESULTS.md: af_packet led (the TX ring skips
   // the socket layer and the sender's IP stack); io_uring and sendmmsg traded
   // places between runs on the shared lab machine.
-  // With --gso the socket backends come first: af_packet cannot segment.
+  // With --gso the socket backends only (af_packet cannot segment); io_uring
+  // led sendmmsg with --gso 64 in every round of bench/RESULTS.md's XDP run.
   std::string passed;
   const auto order = setup.gso > 1
-                         ? std::vector<BackendKind>{BackendKind::Sendmmsg, BackendKind::IoUring}
+                         ? std::vector<BackendKind>{BackendKind::IoUring, BackendKind::Sendmmsg}
                          : std::vector<BackendKind>{BackendKind::AfPacket, BackendKind::IoUring,
                                                     BackendKind::Sendmmsg};
   for (BackendKind k : order) {

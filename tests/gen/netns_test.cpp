@@ -384,7 +384,7 @@ INSTANTIATE_TEST_SUITE_P(
             .gso = 8},
         BackendCase{.name = "auto_gso_picks_socket_backend",
                     .args = "--gso 32",
-                    .backend = "sendmmsg",
+                    .backend = "io_uring",
                     .gso = 32},
         BackendCase{.name = "sendmmsg_burst",
                     .args = "--backend sendmmsg --rate 50kpps --burst 64",

@@ -87,8 +87,8 @@ public:
 
 // Decides which backend runs: `kind` itself (throwing std::runtime_error
 // naming the missing capability if it cannot work here), or for Auto the
-// first of af_packet, io_uring, sendmmsg whose probe succeeds (sendmmsg,
-// io_uring when setup.gso > 1). `reason` says
+// first of af_packet, io_uring, sendmmsg whose probe succeeds (io_uring,
+// sendmmsg when setup.gso > 1). `reason` says
 // why, including why faster backends were passed over.
 BackendKind choose_backend(BackendKind kind, const TxSetup& setup, std::string& reason);
 
