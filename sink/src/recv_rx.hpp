@@ -5,7 +5,7 @@
 
 #include "droplab/sink/rx_backend.hpp"
 #include "rx_cmsg.hpp"
-#include "rx_gro.hpp"
+#include "droplab/sink/rx_gro.hpp"
 
 #include <vector>
 
