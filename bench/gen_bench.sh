@@ -4,6 +4,8 @@
 #   bench/gen_bench.sh [BUILD_DIR]      (default: build-gen; run as root)
 #   env: ROUNDS (3) interleaved rounds, RUN_S (4) seconds per run,
 #        OUT (bench/results/gen.md), PERF=1 adds a perf profile of af_packet.
+#        MODE=xdp: the sender alone (see bench/gen_bench_xdp.sh, sourced
+#        after the lab is up; OUT defaults to bench/results/gen_xdp.md).
 #
 # Part 1, throughput: 64-byte frames, receiver with no listener (NO_SOCKET
 # drop, except iperf3 which needs its server), rate = rx_packets delta of the
@@ -22,6 +24,8 @@ BUILD=${1:-$ROOT/build-gen}
 GEN=$BUILD/bin/droplab-gen
 ROUNDS=${ROUNDS:-3}
 RUN_S=${RUN_S:-4}
+MODE=${MODE:-e2e}
+if [[ $MODE == xdp ]]; then OUT=${OUT:-$ROOT/bench/results/gen_xdp.md}; fi
 OUT=${OUT:-$ROOT/bench/results/gen.md}
 PERF=${PERF:-0}
 
@@ -91,6 +95,7 @@ f = bytes.fromhex('02005e00c802' '02005e00c801') + b'\x08\x00' + bytes(ip) + byt
 open(sys.argv[1], 'w').write('{ ' + ', '.join('0x%02x' % b for b in f) + ' }\n')
 PY
 
+
 rx_packets() {
   ip netns exec "$RX" cat "/sys/class/net/$VB/statistics/rx_packets" ||
     { echo "gen_bench.sh: lab namespace $RX is gone (deleted by someone else?)" >&2; kill -TERM $$; }
@@ -131,6 +136,12 @@ iperf_server() {
   for _ in $(seq 50); do ip netns exec "$RX" ss -ltn | grep -q ':5201' && return 0; sleep 0.1; done
   echo "iperf3 server did not start" >&2; return 1
 }
+
+if [[ $MODE == xdp ]]; then
+  # shellcheck source=bench/gen_bench_xdp.sh
+  source "$ROOT/bench/gen_bench_xdp.sh"
+  exit 0
+fi
 
 declare -A THR=(
   [gen_af_packet_1]="$(gen_cmd af_packet 1 --qdisc-bypass)"

@@ -95,6 +95,7 @@ std::vector<std::string> sink_argv(const std::string& bin, const SinkSpec& s, co
   if (s.rcvbuf_force) a.insert(a.end(), {"--rcvbuf-force", *s.rcvbuf_force});
   if (s.work) a.insert(a.end(), {"--work", *s.work});
   if (s.hang_after) a.insert(a.end(), {"--hang-after", *s.hang_after});
+  if (s.gro) a.push_back("--gro");
   return a;
 }
 

@@ -176,8 +176,16 @@ GenSpec parse_gen(const Reader& r, const json& j) {
 SinkSpec parse_sink(const Reader& r, const json& j) {
   const std::string p = "/sink";
   r.object(j, p, {"port", "rcvbuf", "read_rate", "stall", "batch", "cpu", "backend", "threads", "cpus",
-                  "rcvbuf_force", "work", "hang_after"});
+                  "rcvbuf_force", "work", "hang_after", "gro"});
   SinkSpec s;
+  if (j.contains("gro")) {
+    s.gro = r.boolean(j["gro"], p + "/gro");
+    // droplab-sink --gro works with recvmmsg and recv (auto = recvmmsg).
+    if (s.gro && j.contains("backend") && j["backend"].is_string() &&
+        (j["backend"] == "asio" || j["backend"] == "io_uring")) {
+      r.fail(p + "/gro", fmt::format("true needs backend recvmmsg, recv or auto, not {}", j["backend"].dump()));
+    }
+  }
   if (j.contains("backend")) {
     s.backend = r.string(j["backend"], p + "/backend");
     static const std::vector<std::string> allowed{"recvmmsg", "recv", "asio", "io_uring", "auto"};

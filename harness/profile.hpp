@@ -51,6 +51,7 @@ struct SinkSpec {
   std::optional<std::string> read_rate; // parse_rate, packets per second only
   std::optional<std::string> stall;     // "DUR/EVERY"
   std::uint32_t batch = 64;
+  bool gro = false; // UDP_GRO on the sink's socket (droplab-sink --gro)
 };
 
 struct Settings {

@@ -3,6 +3,7 @@
 #include "droplab/cli.hpp"
 #include "droplab/json_util.hpp"
 #include "droplab/payload.hpp"
+#include "gen/gso.hpp"
 
 #include <fmt/format.h>
 
@@ -40,7 +41,13 @@ Backends (--backend, default auto):
   io_uring    batched, linked send SQEs on connected UDP sockets, one ring per thread;
               --zerocopy uses SEND_ZC (Linux >= 6.0) and reports whether it was copied.
   sendmmsg    sendmmsg(2) on connected UDP sockets.
-  auto        probes af_packet, io_uring, sendmmsg in that order (fastest first) and
+  --gso N     sendmmsg and io_uring: N datagrams (1..64, 1 = off) per UDP GSO buffer
+              (UDP_SEGMENT), each with its own droplab header; auto = 64 if the kernel
+              takes UDP_SEGMENT. At a paced rate a buffer holds only the datagrams due
+              within 50 us of the schedule (the report says when N was reduced); a
+              device without tx checksum offload (EIO) falls back to N = 1, reported.
+  auto        probes af_packet, io_uring, sendmmsg in that order (fastest first; with
+              --gso: io_uring, sendmmsg) and
               reports what it picked and why the others were passed over.
 Shapes: constant (default); --burst N; --pattern onoff:ON/OFF; --pattern poisson.)";
 
@@ -232,6 +239,9 @@ void add_flags(CLI::App& app, Flags& f) {
                  "af_packet: write a deliberate fault into every frame: udp-csum (a wrong UDP checksum)");
   app.add_option("--dst-range", f.dst_range,
                  "Destination addresses A-B inside 198.18.0.0/15, flow f sends to A + f % n");
+  app.add_option("--gso", f.gso,
+                 "sendmmsg/io_uring: datagrams per UDP GSO buffer, 1..64 (1 = off) or auto")
+      ->capture_default_str();
   app.add_option("--json", f.json, "Also write the report as JSON to this file");
   app.add_flag("--quiet", f.quiet, "No per-second lines, only the final summary");
 }
@@ -316,6 +326,7 @@ Config make_config(const Flags& f) {
         fmt::format("--backend {}: must be auto, af_packet, io_uring or sendmmsg", f.backend));
   }
   parse_extensions(f, c);
+  c.gso = parse_gso(f.gso);
   c.time_limit_ns = time_limit_ns(c.duration_ns, c.count, c.requested_pps());
   c.json_path = f.json;
   c.quiet = f.quiet;

@@ -50,7 +50,10 @@ void to_json(nlohmann::json& j, const Context& c) {
        {"dev", c.dev},
        {"dst_mac", c.dst_mac},
        {"dst_mac_source", c.dst_mac_source},
-       {"link_speed_mbps", opt(c.link_speed_mbps)}};
+       {"link_speed_mbps", opt(c.link_speed_mbps)},
+       {"gso_requested", c.gso_requested},
+       {"gso_segments", c.gso_segments},
+       {"gso_reason", c.gso_reason}};
 }
 
 void from_json(const nlohmann::json& j, Context& c) {
@@ -78,6 +81,10 @@ void from_json(const nlohmann::json& j, Context& c) {
   j.at("dst_mac").get_to(c.dst_mac);
   j.at("dst_mac_source").get_to(c.dst_mac_source);
   get_opt(j, "link_speed_mbps", c.link_speed_mbps);
+  if (!j.contains("gso_segments")) return; // written before UDP GSO
+  j.at("gso_requested").get_to(c.gso_requested);
+  j.at("gso_segments").get_to(c.gso_segments);
+  j.at("gso_reason").get_to(c.gso_reason);
 }
 
 void to_json(nlohmann::json& j, const ThreadReport& t) {
@@ -135,7 +142,8 @@ void to_json(nlohmann::json& j, const Summary& s) {
        {"stopped_by", s.stopped_by},
        {"per_ms", s.per_ms},
        {"backend_stats", s.backend_stats},
-       {"pace", s.pace}};
+       {"pace", s.pace},
+       {"backend_note", s.backend_note}};
 }
 
 void from_json(const nlohmann::json& j, Summary& s) {
@@ -152,6 +160,7 @@ void from_json(const nlohmann::json& j, Summary& s) {
   if (j.contains("per_ms")) j.at("per_ms").get_to(s.per_ms);
   if (j.contains("backend_stats")) j.at("backend_stats").get_to(s.backend_stats);
   if (j.contains("pace")) j.at("pace").get_to(s.pace); // reports before pace lack it
+  if (j.contains("backend_note")) j.at("backend_note").get_to(s.backend_note);
 }
 
 void to_json(nlohmann::json& j, const Report& r) {
@@ -228,6 +237,8 @@ void print_summary(std::FILE* out, const Report& r) {
       c.rate_requested, c.dst, c.imix.empty() ? fmt::format("{} B", c.size) : "IMIX " + c.imix,
       c.flows, c.batch, c.threads, c.shape);
   fmt::print(out, "  backend    {} ({})\n", c.backend, c.backend_reason);
+  if (c.gso_requested != "1")
+    fmt::print(out, "  gso        --gso {}: {}\n", c.gso_requested, c.gso_reason);
   fmt::print(out, "  sent       {} datagrams ({} attempted), {} on the wire\n", s.sent, s.attempted,
              format_bytes(s.wire_bytes));
   fmt::print(out, "  errors     {} ({})\n", s.send_errors_total, format_errors(s.send_errors));
@@ -260,6 +271,12 @@ void print_summary(std::FILE* out, const Report& r) {
         : copied == 0 ? "zero-copy held for every send"
                       : "zero-copy held for some sends");
   }
+  if (auto b = s.backend_stats.find("gso_buffers"); b != s.backend_stats.end()) {
+    const std::uint64_t d = s.backend_stats.at("gso_datagrams");
+    fmt::print(out, "  gso        {} buffers carried {} datagrams ({:.1f} per buffer)\n", b->second,
+               d, b->second > 0 ? static_cast<double>(d) / static_cast<double>(b->second) : 0.0);
+  }
+  if (!s.backend_note.empty()) fmt::print(out, "  note       {}\n", s.backend_note);
   for (const auto& t : r.threads) {
     std::string stats;
     for (const auto& [k, v] : t.backend_stats)

@@ -5,6 +5,7 @@
 #include "droplab/json_util.hpp"
 #include "droplab/signals.hpp"
 #include "gen/af_packet_tx.hpp"
+#include "gen/gso.hpp"
 #include "gen/link.hpp"
 
 #include <fmt/format.h>
@@ -199,7 +200,13 @@ int run(const Config& cfg) {
                                  cfg.src_range->to_string()));
   }
   std::string reason;
+  // Tells auto to prefer the socket backends; the plan below sets the count.
+  base.gso = cfg.gso.automatic || cfg.gso.segments > 1 ? cfg.gso.segments : 1;
   const BackendKind kind = choose_backend(cfg.backend, base, reason);
+  const GsoPlan gso =
+      plan_gso(cfg.gso, kind, cfg.requested_pps() / cfg.threads, cfg.shape, cfg.max_size(),
+               cfg.zerocopy, base.gso > 1 ? probe_udp_gso() : std::string());
+  base.gso = gso.segments;
 
   // Thread i owns a contiguous block of flows and its share of rate and count.
   std::vector<std::unique_ptr<Worker>> workers;
@@ -228,11 +235,15 @@ int run(const Config& cfg) {
     size_offset += cfg.imix.empty() ? 0 : 7919; // threads start at different IMIX phases
     w->params.print_intervals = !cfg.quiet && cfg.threads == 1;
     w->params.live_sent = &w->live;
+    w->params.gso = gso.segments;
     workers.push_back(std::move(w));
   }
 
   Report report;
   report.context = make_context(cfg, kind, reason, workers, link);
+  report.context.gso_requested = cfg.gso.to_string();
+  report.context.gso_segments = gso.segments;
+  report.context.gso_reason = gso.reason;
   const std::uint64_t start = mono_ns() + kStartDelayNs;
   std::vector<MsCounter> per_ms(
       workers.size(), MsCounter(start, std::min<std::uint64_t>(
@@ -286,6 +297,10 @@ int run(const Config& cfg) {
                     .backend_stats = w->tx->stats()};
     for (const auto& [k, v] : tr.backend_stats)
       report.summary.backend_stats[k] += v;
+    if (std::string note = w->tx->note(); !note.empty()) {
+      if (!report.summary.backend_note.empty()) report.summary.backend_note += "; ";
+      report.summary.backend_note += fmt::format("thread {}: {}", w->index, note);
+    }
     report.threads.push_back(std::move(tr));
     for (std::uint32_t f = 0; f < w->setup.flows; ++f) {
       const std::uint32_t flow = w->setup.first_flow + f;

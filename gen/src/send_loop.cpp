@@ -57,8 +57,10 @@ private:
 RunTotals send_loop(const Config& cfg, const LoopParams& p, TxBackend& tx, FlowSchedule& schedule,
                     std::vector<Interval>& intervals) {
   const auto fixed_payload = static_cast<std::uint32_t>(udp_payload_for_wire(cfg.size));
-  std::vector<TxMessage> msgs(cfg.batch);
-  std::vector<int> outcome(cfg.batch);
+  // With GSO a call carries batch buffers of up to gso datagrams each.
+  const std::uint64_t per_call = static_cast<std::uint64_t>(cfg.batch) * std::max(1u, p.gso);
+  std::vector<TxMessage> msgs(per_call);
+  std::vector<int> outcome(per_call);
   RunTotals t;
 
   const std::uint64_t start = p.start_ns;
@@ -94,7 +96,7 @@ RunTotals send_loop(const Config& cfg, const LoopParams& p, TxBackend& tx, FlowS
     }
     // At most one batch per wake-up: a late wake-up catches up batch by batch
     // instead of sending a backlog in one burst.
-    std::uint64_t n = pacer.due(now, cfg.batch);
+    std::uint64_t n = pacer.due(now, per_call);
     if (n == 0) {
       // TIMER_ABSTIME against the schedule, so oversleeping once does not
       // shift every later packet; EINTR (a stop signal) just loops. No

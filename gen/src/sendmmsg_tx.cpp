@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -13,6 +14,11 @@
 #include <system_error>
 
 namespace droplab::gen {
+namespace {
+
+constexpr std::size_t kCmsgSpace = CMSG_SPACE(sizeof(std::uint16_t));
+
+} // namespace
 
 bool SendmmsgTx::available() {
   // vlen 0 on an invalid fd: EBADF proves the syscall exists without sending.
@@ -23,47 +29,96 @@ bool SendmmsgTx::available() {
 }
 
 SendmmsgTx::SendmmsgTx(const TxSetup& setup)
-    : socks_(setup), flow_id_base_(setup.flow_id_base), slot_bytes_(udp_payload_for_wire(setup.wire_size)),
-      buffers_(slot_bytes_ * setup.batch), iov_(setup.batch), hdrs_(setup.batch) {
-  for (std::size_t i = 0; i < hdrs_.size(); ++i) {
-    iov_[i] = iovec{.iov_base = buffers_.data() + i * slot_bytes_, .iov_len = slot_bytes_};
-    hdrs_[i] = mmsghdr{};
-    hdrs_[i].msg_hdr.msg_iov = &iov_[i];
-    hdrs_[i].msg_hdr.msg_iovlen = 1;
+    : socks_(setup), flow_id_base_(setup.flow_id_base),
+      slot_bytes_(udp_payload_for_wire(setup.wire_size)), batch_(setup.batch), gso_(setup.gso),
+      buffers_(slot_bytes_ * setup.batch * setup.gso), iov_(setup.batch * setup.gso),
+      hdrs_(setup.batch), run_iov_(setup.batch), ends_(setup.batch),
+      cmsgs_(kCmsgSpace * setup.batch) {}
+
+std::size_t SendmmsgTx::build(std::span<const TxMessage> msgs, std::size_t i) {
+  const std::uint32_t segs = gso_.segments();
+  const std::uint16_t flow = msgs[i].flow;
+  std::size_t k = 0;
+  // sendmmsg works on one socket: stop at a flow change.
+  while (i < msgs.size() && k < batch_ && msgs[i].flow == flow) {
+    const std::size_t end = gso_run_end(msgs, i, segs);
+    msghdr& m = hdrs_[k].msg_hdr;
+    m = msghdr{};
+    const std::size_t len = iov_[i].iov_len;
+    if (end - i > 1 && len == slot_bytes_) {
+      // Full-size slots are contiguous: one iovec for the whole buffer.
+      run_iov_[k] = iovec{.iov_base = iov_[i].iov_base,
+                          .iov_len = (end - i - 1) * len + iov_[end - 1].iov_len};
+      m.msg_iov = &run_iov_[k];
+      m.msg_iovlen = 1;
+    } else {
+      m.msg_iov = &iov_[i];
+      m.msg_iovlen = end - i;
+    }
+    if (end - i > 1) {
+      // Every segment but the last is exactly `len` long (gso_run_end's rule).
+      auto* c = reinterpret_cast<cmsghdr*>(cmsgs_.data() + k * kCmsgSpace);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+      const auto size = static_cast<std::uint16_t>(len);
+      std::memcpy(CMSG_DATA(c), &size, sizeof size);
+      m.msg_control = c;
+      m.msg_controllen = kCmsgSpace;
+    }
+    ends_[k++] = end;
+    i = end;
   }
+  return k;
 }
 
 void SendmmsgTx::send(std::span<const TxMessage> msgs, std::uint64_t send_ns,
                       std::span<int> outcome) {
-  const std::size_t n = std::min({msgs.size(), outcome.size(), hdrs_.size()});
+  const std::size_t n = std::min({msgs.size(), outcome.size(), iov_.size()});
   std::fill(outcome.begin(), outcome.end(), kTxNotTried);
+  msgs = msgs.first(n);
   for (std::size_t i = 0; i < n; ++i) {
-    std::span<std::byte> slot(buffers_.data() + i * slot_bytes_, slot_bytes_);
-    encode_payload(PayloadHeader{.flow = static_cast<std::uint16_t>(flow_id_base_ + msgs[i].flow), .seq = msgs[i].seq, .send_ns = send_ns},
-                   slot);
-    iov_[i].iov_len = std::min<std::size_t>(msgs[i].payload_bytes, slot_bytes_);
+    std::byte* slot = buffers_.data() + i * slot_bytes_;
+    encode_payload(PayloadHeader{.flow = static_cast<std::uint16_t>(flow_id_base_ + msgs[i].flow),
+                                 .seq = msgs[i].seq,
+                                 .send_ns = send_ns},
+                   std::span<std::byte>(slot, slot_bytes_));
+    iov_[i] = iovec{.iov_base = slot,
+                    .iov_len = std::min<std::size_t>(msgs[i].payload_bytes, slot_bytes_)};
   }
-  // sendmmsg works on one socket: send each run of same-flow messages.
   std::size_t i = 0;
   while (i < n) {
-    std::size_t end = i + 1;
-    while (end < n && msgs[end].flow == msgs[i].flow)
-      ++end;
-    const int fd = socks_.fd(msgs[i].flow);
-    while (i < end) {
-      // MSG_DONTWAIT: a full socket buffer is a counted EAGAIN, never a stall
-      // past the pacing schedule or the run's deadline.
-      int r = ::sendmmsg(fd, &hdrs_[i], static_cast<unsigned>(end - i), MSG_DONTWAIT);
-      if (r <= 0) {
-        // r < n stops at the failing message without its errno; retrying from
-        // there (this call) reports it. 0 cannot happen for vlen > 0.
-        outcome[i] = r < 0 ? errno : EAGAIN;
-        return; // the rest stays kTxNotTried, keeping the sent prefix contiguous
-      }
-      std::fill_n(outcome.begin() + static_cast<std::ptrdiff_t>(i), r, kTxSent);
-      i += static_cast<std::size_t>(r);
+    const std::size_t k = build(msgs, i);
+    // MSG_DONTWAIT: a full socket buffer is a counted EAGAIN, never a stall
+    // past the pacing schedule or the run's deadline.
+    const int r =
+        ::sendmmsg(socks_.fd(msgs[i].flow), hdrs_.data(), static_cast<unsigned>(k), MSG_DONTWAIT);
+    if (r > 0) {
+      const std::size_t done = ends_[static_cast<std::size_t>(r) - 1];
+      if (gso_.segments() > 1) gso_.sent(static_cast<std::uint64_t>(r), done - i);
+      std::fill(outcome.begin() + static_cast<std::ptrdiff_t>(i),
+                outcome.begin() + static_cast<std::ptrdiff_t>(done), kTxSent);
+      i = done;
+      continue;
     }
+    // r < k stops at the failing message without its errno; retrying from
+    // there (this loop) reports it. 0 cannot happen for vlen > 0.
+    const int err = r < 0 ? errno : EAGAIN;
+    const bool multi = ends_[0] - i > 1;
+    if (multi) gso_.failed(err);
+    if (multi && err == EIO) {
+      gso_.fall_back(err, fmt::format("sendmmsg on flow {}", msgs[i].flow));
+      continue; // resend the same datagrams one per message
+    }
+    outcome[i] = err;
+    return; // the rest stays kTxNotTried, keeping the sent prefix contiguous
   }
+}
+
+BackendStats SendmmsgTx::stats() const {
+  BackendStats s;
+  gso_.add_to(s);
+  return s;
 }
 
 } // namespace droplab::gen

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <stdexcept>
+#include <vector>
 
 namespace droplab::gen {
 namespace {
@@ -38,12 +39,20 @@ BackendKind choose_backend(BackendKind kind, const TxSetup& setup, std::string& 
   // Preference order from bench/RESULTS.md: af_packet led (the TX ring skips
   // the socket layer and the sender's IP stack); io_uring and sendmmsg traded
   // places between runs on the shared lab machine.
+  // With --gso the socket backends only (af_packet cannot segment); io_uring
+  // led sendmmsg with --gso 64 in every round of bench/RESULTS.md's XDP run.
   std::string passed;
-  for (BackendKind k : {BackendKind::AfPacket, BackendKind::IoUring, BackendKind::Sendmmsg}) {
+  const auto order = setup.gso > 1
+                         ? std::vector<BackendKind>{BackendKind::IoUring, BackendKind::Sendmmsg}
+                         : std::vector<BackendKind>{BackendKind::AfPacket, BackendKind::IoUring,
+                                                    BackendKind::Sendmmsg};
+  for (BackendKind k : order) {
     std::string why = probe(k, setup);
     if (why.empty()) {
-      reason = fmt::format("auto: {} probed fine{}{}", backend_name(k),
-                           passed.empty() ? ", first in preference order (bench/RESULTS.md)" : "; passed over: ", passed);
+      reason = fmt::format("auto: {} probed fine{}{}{}", backend_name(k),
+                           passed.empty() ? ", first in preference order (bench/RESULTS.md)"
+                                          : "; passed over: ",
+                           passed, setup.gso > 1 ? " (--gso: socket backends only)" : "");
       return k;
     }
     passed += fmt::format("{}{} ({})", passed.empty() ? "" : ", ", backend_name(k), why);

@@ -79,6 +79,10 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--ready-file", o.ready_file,
                  "write {pid, listen, rcvbuf_granted, socket_inode, socket_inodes, backend, "
                  "threads} here (atomically) once every socket is bound and configured");
+  app.add_flag("--gro", o.gro,
+               "set UDP_GRO on the socket (Linux >= 5.0): the kernel may coalesce a flow's "
+               "datagrams into one read, which the sink splits again per datagram (recvmmsg, "
+               "recv, auto). Default: off");
   app.add_option("--json", o.json_file, "write the JSON report to this file at the end");
   app.add_flag("--quiet", o.quiet, "no per-second lines on stdout");
   app.add_flag("--json-stream", o.json_stream,
@@ -225,6 +229,14 @@ Config to_config(const Options& o) {
     usage("--backend", o.backend, "must be one of: recvmmsg, recv, asio, io_uring, auto");
   }
 
+  c.gro = o.gro;
+  if (c.gro && (c.backend == BackendChoice::Asio || c.backend == BackendChoice::IoUring)) {
+    // asio's receive_from drops control messages (no UDP_GRO segment size);
+    // io_uring's 2 KiB ring buffers cannot hold a coalesced read.
+    usage("--gro", "--backend " + o.backend,
+          "UDP GRO needs --backend recvmmsg, recv or auto (asio cannot see the segment size, "
+          "io_uring's ring buffers are too small for a coalesced read)");
+  }
   c.ready_file = o.ready_file;
   c.json_file = o.json_file;
   c.quiet = o.quiet;

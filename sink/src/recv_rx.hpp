@@ -5,6 +5,7 @@
 
 #include "droplab/sink/rx_backend.hpp"
 #include "rx_cmsg.hpp"
+#include "droplab/sink/rx_gro.hpp"
 
 #include <vector>
 
@@ -12,17 +13,21 @@ namespace droplab::sink {
 
 class RecvRx final : public RxBackend {
 public:
-  RecvRx(int fd, unsigned batch);
+  // gro: slots hold a whole coalesced read, which is split per datagram.
+  RecvRx(int fd, unsigned batch, bool gro = false);
   std::string_view name() const override { return "recv"; }
   std::span<const RxDatagram> read_batch(std::size_t max) override;
   std::optional<std::uint64_t> last_rxq_ovfl() const override { return rxq_ovfl_; }
+  GroCounts gro() const override { return gro_counts_; }
 
 private:
   static constexpr std::size_t kSlotBytes = 2048;
   std::vector<std::byte> data_; // one slot per datagram of the batch
   std::vector<RxDatagram> out_;
-  alignas(cmsghdr) std::byte control_[kRxControlBytes];
+  alignas(cmsghdr) std::byte control_[kRxControlBytes + kGroControlBytes];
   std::optional<std::uint64_t> rxq_ovfl_;
+  std::size_t slot_bytes_;
+  GroCounts gro_counts_;
 };
 
 } // namespace droplab::sink

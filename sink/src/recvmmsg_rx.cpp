@@ -6,11 +6,13 @@
 
 namespace droplab::sink {
 
-RecvmmsgRx::RecvmmsgRx(int fd, unsigned batch)
-    : RxBackend(fd), data_(std::size_t{batch} * kSlotBytes),
-      control_(std::size_t{batch} * kControlBytes), iov_(batch), msgs_(batch), out_(batch) {
+RecvmmsgRx::RecvmmsgRx(int fd, unsigned batch, bool gro)
+    : RxBackend(fd), control_(std::size_t{batch} * kControlBytes), iov_(batch), msgs_(batch),
+      slot_bytes_(gro ? kGroSlotBytes : kSlotBytes) {
+  data_.resize(std::size_t{batch} * slot_bytes_);
+  out_.reserve(batch);
   for (unsigned i = 0; i < batch; ++i) {
-    iov_[i] = {.iov_base = data_.data() + std::size_t{i} * kSlotBytes, .iov_len = kSlotBytes};
+    iov_[i] = {.iov_base = data_.data() + std::size_t{i} * slot_bytes_, .iov_len = slot_bytes_};
   }
 }
 
@@ -34,17 +36,20 @@ std::span<const RxDatagram> RecvmmsgRx::read_batch(std::size_t max) {
     if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) return {};
     throw std::system_error(err, std::generic_category(), "recvmmsg");
   }
+  out_.clear();
   for (int i = 0; i < got; ++i) {
     msghdr& h = msgs_[i].msg_hdr;
     std::uint64_t rx_ns = 0;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c))
+    std::size_t seg = 0;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
       parse_rx_cmsg(c, rxq_ovfl_, rx_ns);
-    std::size_t len = msgs_[i].msg_len;
-    out_[i] = {.head = {data_.data() + std::size_t(i) * kSlotBytes, std::min(len, kSlotBytes)},
-               .length = len,
-               .kernel_rx_ns = rx_ns};
+      seg = std::max(seg, gro_segment_size(c));
+    }
+    const std::size_t len = msgs_[i].msg_len;
+    split_gro(data_.data() + std::size_t(i) * slot_bytes_, std::min(len, slot_bytes_), len, seg,
+              rx_ns, out_, gro_counts_);
   }
-  return {out_.data(), static_cast<std::size_t>(got)};
+  return {out_.data(), out_.size()};
 }
 
 } // namespace droplab::sink

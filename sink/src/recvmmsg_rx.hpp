@@ -3,6 +3,7 @@
 
 #include "droplab/sink/rx_backend.hpp"
 #include "rx_cmsg.hpp"
+#include "droplab/sink/rx_gro.hpp"
 
 #include <sys/socket.h>
 
@@ -12,16 +13,18 @@ namespace droplab::sink {
 
 class RecvmmsgRx final : public RxBackend {
 public:
-  RecvmmsgRx(int fd, unsigned batch);
+  // gro: slots hold a whole coalesced read, which is split per datagram.
+  RecvmmsgRx(int fd, unsigned batch, bool gro = false);
   std::string_view name() const override { return "recvmmsg"; }
   std::span<const RxDatagram> read_batch(std::size_t max) override;
   std::optional<std::uint64_t> last_rxq_ovfl() const override { return rxq_ovfl_; }
+  GroCounts gro() const override { return gro_counts_; }
 
 private:
   // Each slot copies only this much: the sink needs the header, and
   // MSG_TRUNC still reports every datagram's full length.
   static constexpr std::size_t kSlotBytes = 2048;
-  static constexpr std::size_t kControlBytes = kRxControlBytes;
+  static constexpr std::size_t kControlBytes = kRxControlBytes + kGroControlBytes;
 
   std::vector<std::byte> data_;
   std::vector<std::byte> control_;
@@ -29,6 +32,8 @@ private:
   std::vector<mmsghdr> msgs_;
   std::vector<RxDatagram> out_;
   std::optional<std::uint64_t> rxq_ovfl_;
+  std::size_t slot_bytes_;
+  GroCounts gro_counts_;
 };
 
 } // namespace droplab::sink

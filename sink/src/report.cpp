@@ -70,7 +70,8 @@ void to_json(nlohmann::json& j, const Context& c) {
        {"socket_inodes", c.socket_inodes},
        {"readers", c.readers},
        {"backend_ring_buffers", opt(c.backend_ring_buffers)},
-       {"kernel_timestamps", c.kernel_timestamps}};
+       {"kernel_timestamps", c.kernel_timestamps},
+       {"gro", c.gro}};
 }
 
 void to_json(nlohmann::json& j, const Interval& i) {
@@ -106,7 +107,9 @@ void to_json(nlohmann::json& j, const Summary& s) {
        {"clock_behind", s.clock_behind},
        {"hung", s.hung},
        {"hung_at_s", opt(s.hung_at_s)},
-       {"readers", s.readers}};
+       {"readers", s.readers},
+       {"gro_buffers", s.gro_buffers},
+       {"gro_datagrams", s.gro_datagrams}};
 }
 
 void to_json(nlohmann::json& j, const FlowRow& f) {
@@ -219,6 +222,10 @@ void print_summary(std::FILE* out, const Report& r) {
        {std::pair{"one-way latency", &s.latency_ns}, std::pair{"queued in socket", &s.queue_ns}}) {
     fmt::print(out, "  {}: {} samples  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}\n", label, l->count,
                ns(l->p50), ns(l->p90), ns(l->p99), ns(l->p999), ns(l->max));
+  }
+  if (c.gro) {
+    fmt::print(out, "  udp gro: {} coalesced reads carried {} of the datagrams\n", s.gro_buffers,
+               s.gro_datagrams);
   }
   if (s.hung)
     fmt::print(out, "  hung at {:.3f} s (--hang-after): nothing read after that\n",

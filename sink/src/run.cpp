@@ -38,11 +38,13 @@ using Readers = std::vector<std::unique_ptr<Reader>>;
 // flows over them by 4-tuple hash.
 Readers open_readers(const Config& cfg) {
   Readers readers;
-  const RxSocketOptions opts{
-      .rcvbuf = cfg.rcvbuf, .rcvbuf_force = cfg.rcvbuf_force, .reuseport = cfg.threads > 1};
+  const RxSocketOptions opts{.rcvbuf = cfg.rcvbuf,
+                             .rcvbuf_force = cfg.rcvbuf_force,
+                             .reuseport = cfg.threads > 1,
+                             .gro = cfg.gro};
   for (unsigned i = 0; i < cfg.threads; ++i) {
     RxSocket sock = open_rx_socket(cfg.listen, opts);
-    BackendSelection sel = make_backend(cfg.backend, sock.fd.get(), cfg.batch);
+    BackendSelection sel = make_backend(cfg.backend, sock.fd.get(), cfg.batch, cfg.gro);
     readers.push_back(std::make_unique<Reader>(cfg, i, std::move(sock), std::move(sel)));
   }
   return readers;
@@ -70,6 +72,7 @@ Context make_context(const Config& cfg, const Readers& readers) {
   c.threads = cfg.threads;
   c.pin_cpus = cfg.cpus;
   c.kernel_timestamps = first.backend().has_kernel_timestamps();
+  c.gro = cfg.gro;
   if (auto* u = dynamic_cast<const IoUringRx*>(&first.backend())) {
     c.backend_ring_buffers = u->ring_buffers();
   }
@@ -194,6 +197,8 @@ void summarize_readers(const Readers& readers, Report& report) {
     s.clock_behind += res.clock_behind;
     s.drained_at_stop += res.drained_at_stop;
     s.drain_complete = s.drain_complete && res.drain_complete;
+    s.gro_buffers += r->backend().gro().buffers;
+    s.gro_datagrams += r->backend().gro().datagrams;
     if (res.hung_at_ns) {
       s.hung = true;
       s.hung_at_s = std::max(s.hung_at_s.value_or(0), seconds(*res.hung_at_ns));

@@ -44,12 +44,12 @@ std::string probe_backend(BackendChoice choice) {
   }
 }
 
-BackendSelection make_backend(BackendChoice choice, int fd, unsigned batch) {
+BackendSelection make_backend(BackendChoice choice, int fd, unsigned batch, bool gro) {
   switch (choice) {
   case BackendChoice::Recvmmsg:
-    return {std::make_unique<RecvmmsgRx>(fd, batch), "requested with --backend recvmmsg"};
+    return {std::make_unique<RecvmmsgRx>(fd, batch, gro), "requested with --backend recvmmsg"};
   case BackendChoice::Recv:
-    return {std::make_unique<RecvRx>(fd, batch), "requested with --backend recv"};
+    return {std::make_unique<RecvRx>(fd, batch, gro), "requested with --backend recv"};
   case BackendChoice::Asio: return {make_asio_rx(fd, batch), "requested with --backend asio"};
   case BackendChoice::IoUring:
     return {std::make_unique<IoUringRx>(fd, batch), "requested with --backend io_uring"};
@@ -59,7 +59,7 @@ BackendSelection make_backend(BackendChoice choice, int fd, unsigned batch) {
   // recvmsg moves datagrams out of the socket into its ring ahead of the
   // reader, which shifts where a slow reader's drops appear, so it is only
   // used when asked for.
-  return {std::make_unique<RecvmmsgRx>(fd, batch),
+  return {std::make_unique<RecvmmsgRx>(fd, batch, gro),
           "auto: recvmmsg, the batched reader that takes exactly what the constraints allow "
           "(io_uring reads ahead into its ring; ask for it with --backend io_uring)"};
 }

@@ -2,6 +2,7 @@
 
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -40,6 +41,8 @@ RxSocket open_rx_socket(const Endpoint& listen, const RxSocketOptions& opts) {
   set_int_opt(fd, SOL_SOCKET, SO_RXQ_OVFL, 1, "setsockopt(SO_RXQ_OVFL)");
   // ... and the kernel's receive time (CLOCK_REALTIME), for the queue time.
   set_int_opt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1, "setsockopt(SO_TIMESTAMPNS)");
+
+  if (opts.gro) set_int_opt(fd, SOL_UDP, UDP_GRO, 1, "setsockopt(UDP_GRO) (needs Linux >= 5.0)");
 
   sockaddr_in sa = listen.sockaddr();
   if (::bind(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0) {

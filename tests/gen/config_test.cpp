@@ -59,6 +59,7 @@ Flags with(const char* flag, const std::string& value) {
   if (name == "--cpus") f.cpus = value;
   if (name == "--dst-mac") f.dst_mac = value;
   if (name == "--dst-range") f.dst_range = value;
+  if (name == "--gso") f.gso = value;
   return f;
 }
 
@@ -101,6 +102,14 @@ TEST(GenConfig, BadValuesNameTheFlagValueAndRange) {
        .flag = "--backend",
        .value = "xdp",
        .expect = {"--backend xdp", "auto, af_packet, io_uring or sendmmsg"}},
+      {.name = "gso zero",
+       .flag = "--gso",
+       .value = "0",
+       .expect = {"--gso 0:", "auto or a segment count 1..64"}},
+      {.name = "gso too many", .flag = "--gso", .value = "65", .expect = {"--gso 65:", "1..64"}},
+      {.name = "gso word", .flag = "--gso", .value = "on", .expect = {"--gso on:", "1..64"}},
+      {.name = "gso negative", .flag = "--gso", .value = "-4", .expect = {"--gso -4:", "1..64"}},
+      {.name = "gso with unit", .flag = "--gso", .value = "8k", .expect = {"--gso 8k:", "1..64"}},
       {.name = "imix weight missing",
        .flag = "--imix",
        .value = "64:7,570",
@@ -247,6 +256,9 @@ TEST(GenConfig, CommandLineExitCodes) {
   EXPECT_EQ(run_main({"--dst", "198.18.0.2:9000", "--rate", "1kpps", "--backend", "xdp"}), 2);
   EXPECT_EQ(run_main({"--dst", "198.18.0.2:9000", "--backend", "io_uring"}), 0); // no --rate: max
   EXPECT_EQ(run_main({"--dst", "198.18.0.2:9000", "--imix", "64:7,570"}), 2);
+  EXPECT_EQ(run_main({"--dst", "198.18.0.2:9000", "--gso", "65"}), 2);
+  EXPECT_EQ(run_main({"--dst", "198.18.0.2:9000", "--gso", "auto"}), 0);
+  EXPECT_EQ(run_main({"--dst", "198.18.0.2:9000", "--gso", "64"}), 0);
 }
 
 } // namespace

@@ -182,7 +182,9 @@ struct LabRun {
 // Builds the two-namespace lab, runs droplab-gen with `args` towards a
 // receiver socket and returns what both sides saw. With `permanent_neigh`
 // false the sender's neighbour table starts empty (af_packet must ARP).
-void run_in_lab(const std::string& args, bool permanent_neigh, LabRun& out) {
+// `tx_setup` runs inside the sender's namespace with {tx} = its veth.
+void run_in_lab(const std::string& args, bool permanent_neigh, LabRun& out,
+                const std::string& tx_setup = "") {
   const std::string id = fmt::format("dlgt{}", ::getpid());
   const std::string tx_ns = id + "a", rx_ns = id + "b";
   NetnsGuard lab;
@@ -203,6 +205,10 @@ void run_in_lab(const std::string& args, bool permanent_neigh, LabRun& out) {
     setup.push_back(fmt::format("ip -n {0} neigh add 198.18.100.2 lladdr 02:00:5e:00:00:02 dev "
                                 "{0}v nud permanent",
                                 tx_ns));
+  }
+  if (!tx_setup.empty()) {
+    setup.push_back(fmt::format("ip netns exec {} {}", tx_ns,
+                                fmt::format(fmt::runtime(tx_setup), fmt::arg("tx", tx_ns + "v"))));
   }
   for (const auto& cmd : setup)
     ASSERT_EQ(sh(cmd), 0) << cmd;
@@ -275,6 +281,7 @@ struct BackendCase {
   bool permanent_neigh = true;
   std::uint64_t count = 20000;
   std::uint32_t flows = 4;
+  std::uint32_t gso = 1; // datagrams per GSO buffer the report must show in force
 };
 
 class GenBackends : public ::testing::TestWithParam<BackendCase> {};
@@ -290,6 +297,41 @@ TEST_P(GenBackends, SendsExactlyNInOrderWithValidChecksums) {
     GTEST_SKIP() << "backend not available here: " << r.output;
   }
   expect_complete(r, c.count, c.flows, c.backend);
+  EXPECT_EQ(r.report["context"]["gso_segments"], c.gso) << r.report["context"]["gso_reason"];
+  if (c.gso > 1) {
+    // Every datagram went out inside a GSO buffer, and fewer buffers than datagrams.
+    const auto& st = r.report["summary"]["backend_stats"];
+    EXPECT_EQ(st["gso_datagrams"], c.count) << r.output;
+    EXPECT_LT(st["gso_buffers"].get<std::uint64_t>(), c.count) << r.output;
+    EXPECT_EQ(st["gso_fallbacks"], 0) << r.output;
+  }
+}
+
+// With tx checksum offload off on the sending veth, Linux before 6.11 (or so)
+// refuses UDP GSO with EIO and droplab-gen falls back to one datagram per
+// send, saying why; newer kernels checksum the segments in software. Either
+// way every datagram arrives once, in order, with a valid checksum, and the
+// report tells which happened.
+TEST(GenNetns, GsoWithoutChecksumOffloadArrivesCompleteOrFallsBack) {
+  skip_unless_root();
+  if (sh("command -v ethtool >/dev/null") != 0) GTEST_SKIP() << "needs ethtool";
+  for (const char* backend : {"sendmmsg", "io_uring"}) {
+    LabRun r;
+    run_in_lab(fmt::format("--backend {} --gso 16 --count 8000 --flows 2", backend), true, r,
+               "ethtool -K {tx} tx off >/dev/null");
+    if (IsSkipped() || HasFatalFailure()) return;
+    expect_complete(r, 8000, 2, backend);
+    const auto& st = r.report["summary"]["backend_stats"];
+    const std::string note = r.report["summary"]["backend_note"];
+    if (st["gso_fallbacks"] == 1) {
+      EXPECT_NE(note.find("EIO on a 16-segment UDP GSO buffer"), std::string::npos) << note;
+      EXPECT_EQ(st["gso_error_EIO"], 1) << r.output;
+    } else {
+      EXPECT_EQ(st["gso_fallbacks"], 0) << r.output;
+      EXPECT_EQ(note, "");
+      EXPECT_EQ(st["gso_datagrams"], 8000) << r.output;
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -315,6 +357,35 @@ INSTANTIATE_TEST_SUITE_P(
         BackendCase{.name = "io_uring_zerocopy_2threads",
                     .args = "--backend io_uring --zerocopy --threads 2 --rate 50kpps",
                     .backend = "io_uring"},
+        BackendCase{.name = "sendmmsg_gso16",
+                    .args = "--backend sendmmsg --gso 16",
+                    .backend = "sendmmsg",
+                    .gso = 16},
+        BackendCase{.name = "sendmmsg_gso_auto_1mpps",
+                    .args = "--backend sendmmsg --gso auto --rate 1Mpps",
+                    .backend = "sendmmsg",
+                    .gso = 50},
+        BackendCase{.name = "sendmmsg_gso64_imix_2threads",
+                    .args = "--backend sendmmsg --gso 64 --threads 2 --imix 64:7,570:4,1518:1",
+                    .backend = "sendmmsg",
+                    .gso = 44},
+        BackendCase{.name = "sendmmsg_gso_auto_10kpps_off",
+                    .args = "--backend sendmmsg --gso auto --rate 10kpps",
+                    .backend = "sendmmsg",
+                    .count = 2000},
+        BackendCase{.name = "io_uring_gso64",
+                    .args = "--backend io_uring --gso 64",
+                    .backend = "io_uring",
+                    .gso = 64},
+        BackendCase{
+            .name = "io_uring_gso8_imix_burst",
+            .args = "--backend io_uring --gso 8 --rate 200kpps --burst 32 --imix 64:7,570:4,1518:1",
+            .backend = "io_uring",
+            .gso = 8},
+        BackendCase{.name = "auto_gso_picks_socket_backend",
+                    .args = "--gso 32",
+                    .backend = "io_uring",
+                    .gso = 32},
         BackendCase{.name = "sendmmsg_burst",
                     .args = "--backend sendmmsg --rate 50kpps --burst 64",
                     .backend = "sendmmsg"},

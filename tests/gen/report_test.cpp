@@ -75,13 +75,17 @@ TEST(GenReport, FieldNamesFollowTheHarnessContract) {
                                                        "dev",
                                                        "dst_mac",
                                                        "dst_mac_source",
-                                                       "link_speed_mbps"}));
+                                                       "link_speed_mbps",
+                                                       /* added with UDP GSO: */ "gso_requested",
+                                                       "gso_segments",
+                                                       "gso_reason"}));
   EXPECT_EQ(keys(j["intervals"][0]), (std::set<std::string>{"t_s", "sent", "pps", "errors"}));
   EXPECT_EQ(
       keys(j["summary"]),
       (std::set<std::string>{"sent", "attempted", "send_errors", "send_errors_total", "duration_s",
                              "achieved_pps", "requested_pps", "rate_error", "wire_bytes",
-                             "stopped_by", /* added: */ "per_ms", "backend_stats", "pace"}));
+                             "stopped_by", /* added: */ "per_ms", "backend_stats", "pace",
+                             /* added with UDP GSO: */ "backend_note"}));
   EXPECT_EQ(keys(j["summary"]["pace"]), (std::set<std::string>{"loop_s", "cpu_s", "in_send_s",
                                                                "send_blocked_s", "cpu_wait_s"}));
   EXPECT_TRUE(j["summary"]["pace"]["cpu_wait_s"].is_null()); // unavailable, not 0
@@ -96,7 +100,11 @@ TEST(GenReport, FieldNamesFollowTheHarnessContract) {
 }
 
 TEST(GenReport, RoundTrip) {
-  const Report r = sample();
+  Report r = sample();
+  r.context.gso_requested = "auto";
+  r.context.gso_segments = 5;
+  r.context.gso_reason = "reduced from 64";
+  r.summary.backend_note = "thread 0: EIO on a 16-segment UDP GSO buffer";
   nlohmann::json j = r;
   Report back = nlohmann::json::parse(j.dump()).get<Report>();
   EXPECT_EQ(nlohmann::json(back), j);
@@ -104,6 +112,8 @@ TEST(GenReport, RoundTrip) {
   EXPECT_FALSE(back.context.count_limit);
   EXPECT_EQ(back.flows.at(1).next_seq, 7u);
   EXPECT_EQ(back.summary.stopped_by, "signal");
+  EXPECT_EQ(back.context.gso_segments, 5u);
+  EXPECT_EQ(back.summary.backend_note, r.summary.backend_note);
 }
 
 TEST(GenReport, SummaryFromTotals) {

@@ -57,6 +57,9 @@ TEST(Options, ParsesEveryFlag) {
   EXPECT_EQ(c.json_file, "/tmp/j");
   EXPECT_TRUE(c.quiet);
   EXPECT_FALSE(config_of({"--listen", "198.18.0.1:1", "--read-rate", "max"}).read_rate_pps);
+  EXPECT_FALSE(c.gro);
+  EXPECT_TRUE(config_of({"--listen", "198.18.0.1:1", "--gro"}).gro);
+  EXPECT_TRUE(config_of({"--listen", "198.18.0.1:1", "--gro", "--backend", "recv"}).gro);
 }
 
 TEST(Options, ParsesTheApplicationFlags) {
@@ -127,6 +130,10 @@ TEST(Options, BadValuesNameFlagValueAndRange) {
       {.args = {"--hang-after", "soon"},
        .message = "--hang-after soon: \"soon\" is not a duration"},
       {.args = {"--rcvbuf-force", "0"}, .message = "--rcvbuf-force 0: must be 1 B.."},
+      {.args = {"--gro", "--backend", "asio"},
+       .message = "--gro --backend asio: UDP GRO needs --backend recvmmsg, recv or auto"},
+      {.args = {"--gro", "--backend", "io_uring"},
+       .message = "--gro --backend io_uring: UDP GRO needs"},
       {.args = {"--rcvbuf", "1M", "--rcvbuf-force", "1M"},
        .message = "--rcvbuf-force 1M: give either --rcvbuf or --rcvbuf-force, not both"},
   };

@@ -61,6 +61,15 @@ struct Flags {
   std::string src_range;
   std::string fault;
   std::string dst_range;
+  std::string gso = "1";
+};
+
+// --gso as given: a segment count 1..64 (1 = off), or auto (the largest the
+// plan allows when the probe succeeds, else off). See gen/gso.hpp.
+struct GsoRequest {
+  bool automatic = false;
+  std::uint32_t segments = 1;
+  std::string to_string() const; // "auto" or the number
 };
 
 // An inclusive IPv4 range, e.g. 198.18.0.2-198.18.0.9 (host byte order).
@@ -96,6 +105,7 @@ struct Config {
   std::optional<AddrRange> src_range; // af_packet only: sources written into frames
   bool fault_udp_csum = false;        // af_packet only: --fault udp-csum
   std::optional<AddrRange> dst_range; // flow f goes to dst_range.at(f)
+  GsoRequest gso;                     // sendmmsg / io_uring: datagrams per UDP GSO buffer
 
   // Largest frame the run sends (--size, or the largest IMIX entry).
   std::size_t max_size() const { return imix.empty() ? size : imix.max_size(); }

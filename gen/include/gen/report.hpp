@@ -48,6 +48,10 @@ struct Context {
   std::string dst_mac;                          // af_packet: next hop's MAC ...
   std::string dst_mac_source;                   // ... and where it came from
   std::optional<std::uint64_t> link_speed_mbps; // of the route's device, when known
+  // Added with UDP GSO: --gso as given, datagrams per buffer in force, and why.
+  std::string gso_requested = "1";
+  std::uint32_t gso_segments = 1;
+  std::string gso_reason;
 };
 
 struct Interval {
@@ -81,6 +85,7 @@ struct Summary {
   Spread per_ms;              // packets handed to the kernel per millisecond
   BackendStats backend_stats; // summed over threads
   Pace pace;
+  std::string backend_note;   // what a backend changed during the run (GSO fallback), or ""
 };
 
 struct ThreadReport {

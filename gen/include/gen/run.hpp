@@ -31,6 +31,7 @@ struct LoopParams {
   std::atomic<std::uint64_t>* live_sent = nullptr; // for the main thread's live lines
   std::atomic<bool>* abort = nullptr;              // stop early (setup failed elsewhere)
   MsCounter* per_ms = nullptr;
+  std::uint32_t gso = 1; // datagrams per GSO buffer: a wake-up sends up to batch * gso
 };
 
 // The paced send loop. Appends one Interval per second and returns the totals.

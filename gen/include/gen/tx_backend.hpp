@@ -36,7 +36,10 @@ struct TxSetup {
   std::uint32_t flows = 1;
   std::optional<std::uint16_t> src_port; // flow i binds P+i
   std::size_t wire_size = 64;            // the largest frame the run sends
-  std::uint32_t batch = 32;              // most messages per send() call
+  std::uint32_t batch = 32;              // most messages per syscall / submit
+  // Datagrams per UDP GSO buffer (sendmmsg, io_uring; 1 = off). send() then
+  // takes up to batch * gso datagrams: batch buffers of gso segments each.
+  std::uint32_t gso = 1;
   std::uint32_t first_flow = 0;
   // Added to every flow number in the payload (--flow-id-base): senders on
   // several hosts feeding one sink keep their flows apart.
@@ -77,11 +80,15 @@ public:
   // ring), waiting at most until deadline_ns (CLOCK_MONOTONIC).
   virtual void flush(std::uint64_t /*deadline_ns*/) {}
   virtual BackendStats stats() const { return {}; }
+  // What the backend changed during the run and why (a GSO fallback), for
+  // the report; empty if nothing.
+  virtual std::string note() const { return {}; }
 };
 
 // Decides which backend runs: `kind` itself (throwing std::runtime_error
 // naming the missing capability if it cannot work here), or for Auto the
-// first of af_packet, io_uring, sendmmsg whose probe succeeds. `reason` says
+// first of af_packet, io_uring, sendmmsg whose probe succeeds (io_uring,
+// sendmmsg when setup.gso > 1). `reason` says
 // why, including why faster backends were passed over.
 BackendKind choose_backend(BackendKind kind, const TxSetup& setup, std::string& reason);
 

@@ -41,14 +41,10 @@ struct sk_buff {
   struct sock* sk;
 } __attribute__((preserve_access_index));
 
-// Network namespace inodes to count (key: inum, value unused). Filled by userspace before
-// attach; an empty map counts nothing.
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, DROPLAB_MAX_NETNS);
-  __type(key, __u32);
-  __type(value, __u8);
-} netns_filter SEC(".maps");
+// The lab's network namespace inodes, set by userspace before load: .rodata is frozen, so
+// the filter is a few compares against constants, no map lookup on the hot path.
+const volatile __u32 lab_netns[DROPLAB_MAX_NETNS] = {};
+const volatile __u32 lab_netns_n = 0;
 
 // Per-CPU so the hot path never contends; userspace sums the CPUs.
 struct {
@@ -80,15 +76,41 @@ static __always_inline __u32 sock_netns_inum(struct sock* sk) {
   return sk ? BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum) : 0;
 }
 
+static __always_inline __u32 closing_inum(void) {
+  __u32 zero = 0;
+  __u32* closing = bpf_map_lookup_elem(&closing_netns, &zero);
+  return closing ? *closing : 0;
+}
+
+// raw_tp: untyped pointers, each hop a bpf_probe_read_kernel.
 static __always_inline __u32 skb_netns_inum(struct sk_buff* skb) {
   struct net_device* dev = BPF_CORE_READ(skb, dev);
   if (dev) return BPF_CORE_READ(dev, nd_net.net, ns.inum);
   // No device (e.g. freed from a socket queue after skb->dev was cleared): the socket's.
   __u32 inum = sock_netns_inum(BPF_CORE_READ(skb, sk));
-  if (inum) return inum;
-  __u32 zero = 0;
-  __u32* closing = bpf_map_lookup_elem(&closing_netns, &zero);
-  return closing ? *closing : 0;
+  return inum ? inum : closing_inum();
+}
+
+// tp_btf: the arguments are BTF-typed, so the same walk is plain loads (the verifier makes
+// them fault-safe) instead of one helper call per hop: the cheapest filter on the hot path.
+static __always_inline __u32 sock_netns_inum_btf(struct sock* sk) {
+  return sk ? sk->__sk_common.skc_net.net->ns.inum : 0;
+}
+
+static __always_inline __u32 skb_netns_inum_btf(struct sk_buff* skb) {
+  struct net_device* dev = skb->dev;
+  if (dev) return dev->nd_net.net->ns.inum;
+  __u32 inum = sock_netns_inum_btf(skb->sk);
+  return inum ? inum : closing_inum();
+}
+
+static __always_inline int in_lab(__u32 inum) {
+#pragma unroll
+  for (__u32 i = 0; i < DROPLAB_MAX_NETNS; ++i) {
+    if (i >= lab_netns_n) return 0;
+    if (lab_netns[i] == inum) return 1;
+  }
+  return 0;
 }
 
 static __always_inline int set_closing(struct sock* sk) {
@@ -127,21 +149,21 @@ const volatile __u32 close_reason_b = ~0u;
 // Set by userspace when the tracepoint has its rx_sk argument (Linux >= 6.11).
 const volatile __u8 have_rx_sk = 0;
 
-static __always_inline void count(struct sk_buff* skb, void* location, __u32 reason,
-                                  struct sock* rx_sk) {
-  __u32 flags = 0;
-  if (!count_all_netns) {
-    // The receiving socket first: by the time UDP drops at enqueue
-    // (__udp_enqueue_schedule_skb), udp_set_dev_scratch() has overwritten
-    // skb->dev, which shares a union with dev_scratch.
-    __u32 inum = rx_sk ? sock_netns_inum(rx_sk) : 0;
-    if (!inum) inum = skb_netns_inum(skb);
-    if (!inum && (reason == close_reason_a || reason == close_reason_b))
-      flags = DROPLAB_KEY_NETNS_UNKNOWN; // userspace keeps it only at a socket destructor
-    else if (!inum || !bpf_map_lookup_elem(&netns_filter, &inum))
-      return;
+// Whether a free in namespace `inum` (0: unknown) is counted, and with which key flags.
+static __always_inline int keep(__u32 inum, __u32 reason, __u32* flags) {
+  *flags = 0;
+  if (count_all_netns) return 1;
+  if (inum) return in_lab(inum);
+  // A socket-close free whose namespace is unknown: userspace keeps it only at a socket
+  // destructor.
+  if (reason == close_reason_a || reason == close_reason_b) {
+    *flags = DROPLAB_KEY_NETNS_UNKNOWN;
+    return 1;
   }
+  return 0;
+}
 
+static __always_inline void count(__u32 flags, void* location, __u32 reason) {
   struct droplab_drop_key key = {.reason = reason, .flags = flags, .location = (__u64)location};
   __u64* value = bpf_map_lookup_elem(&drop_counts, &key);
   if (value) {
@@ -167,14 +189,26 @@ static __always_inline void count(struct sk_buff* skb, void* location, __u32 rea
 // ctx[3] read as dead code, so the same object loads on kernels without rx_sk.
 SEC("tp_btf/kfree_skb")
 int droplab_kfree_skb_btf(unsigned long long* ctx) {
-  struct sock* rx_sk = have_rx_sk ? (struct sock*)ctx[3] : 0;
-  count((struct sk_buff*)ctx[0], (void*)ctx[1], (__u32)ctx[2], rx_sk);
+  struct sk_buff* skb = (struct sk_buff*)ctx[0];
+  __u32 reason = (__u32)ctx[2], flags = 0, inum = 0;
+  if (!count_all_netns) {
+    // The receiving socket first: by the time UDP drops at enqueue
+    // (__udp_enqueue_schedule_skb), udp_set_dev_scratch() has overwritten
+    // skb->dev, which shares a union with dev_scratch.
+    struct sock* rx_sk = have_rx_sk ? (struct sock*)ctx[3] : 0;
+    inum = sock_netns_inum_btf(rx_sk);
+    if (!inum) inum = skb_netns_inum_btf(skb);
+  }
+  if (keep(inum, reason, &flags)) count(flags, (void*)ctx[1], reason);
   return 0;
 }
 
 SEC("raw_tp/kfree_skb")
 int droplab_kfree_skb_raw(struct bpf_raw_tracepoint_args* ctx) {
-  count((struct sk_buff*)ctx->args[0], (void*)ctx->args[1], (__u32)ctx->args[2], 0);
+  struct sk_buff* skb = (struct sk_buff*)ctx->args[0];
+  __u32 reason = (__u32)ctx->args[2], flags = 0;
+  __u32 inum = count_all_netns ? 0 : skb_netns_inum(skb);
+  if (keep(inum, reason, &flags)) count(flags, (void*)ctx->args[1], reason);
   return 0;
 }
 

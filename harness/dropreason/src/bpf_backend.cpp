@@ -140,7 +140,16 @@ Skel load(bool use_btf, bool use_fentry, bool use_rx_sk, const std::vector<Netns
     error = fmt::format("open: {}{}", std::strerror(errno), last_libbpf_message());
     return nullptr;
   }
+  if (targets.size() > DROPLAB_MAX_NETNS) {
+    error = fmt::format("{} network namespaces to filter; the BPF program holds at most {}",
+                        targets.size(), DROPLAB_MAX_NETNS);
+    return nullptr;
+  }
   skel->rodata->count_all_netns = targets.empty();
+  // Before load: .rodata is frozen then, and the filter compares against constants.
+  for (std::size_t i = 0; i < targets.size(); ++i)
+    skel->rodata->lab_netns[i] = targets[i].inum;
+  skel->rodata->lab_netns_n = static_cast<std::uint32_t>(targets.size());
   skel->rodata->have_rx_sk = use_rx_sk;
   skel->rodata->close_reason_a = close_reason_ids.first;
   skel->rodata->close_reason_b = close_reason_ids.second;
@@ -153,14 +162,6 @@ Skel load(bool use_btf, bool use_fentry, bool use_rx_sk, const std::vector<Netns
   if (int err = dropreason_bpf__load(skel.get()); err != 0) {
     error = fmt::format("load: {}{}", std::strerror(-err), last_libbpf_message());
     return nullptr;
-  }
-  for (const NetnsTarget& t : targets) {
-    const std::uint8_t one = 1;
-    if (bpf_map__update_elem(skel->maps.netns_filter, &t.inum, sizeof t.inum, &one, sizeof one,
-                             BPF_ANY) != 0) {
-      error = fmt::format("netns filter update: {}", std::strerror(errno));
-      return nullptr;
-    }
   }
   return skel;
 }
@@ -254,8 +255,9 @@ make_bpf_backend(const std::vector<NetnsTarget>& targets, const ReasonNames& nam
       }
     }
   }
-  description = fmt::format("{}/kfree_skb attached{}", use_btf ? "tp_btf" : "raw_tp",
-                            use_rx_sk ? ", namespace from rx_sk or skb->dev" : ", namespace from skb->dev");
+  description =
+      fmt::format("{}/kfree_skb attached{}", use_btf ? "tp_btf" : "raw_tp",
+                  use_rx_sk ? ", namespace from rx_sk or skb->dev" : ", namespace from skb->dev");
   description +=
       use_fentry ? ", fentry on udp_destruct_common/inet_sock_destruct (socket-close frees "
                    "attributed to their namespace)"

@@ -23,7 +23,7 @@ namespace droplab::dropreason {
 namespace {
 
 constexpr const char* kTracefs = "/sys/kernel/tracing";
-constexpr std::size_t kMaxNetns = DROPLAB_MAX_NETNS; // the BPF filter map's size
+constexpr std::size_t kMaxNetns = DROPLAB_MAX_NETNS; // the BPF filter's lab_netns size
 
 // Where a closing socket frees what is still queued (6.18: udp_destruct_common frees the
 // reader queue with kfree_skb → NOT_SPECIFIED; inet_sock_destruct purges sk_receive_queue,

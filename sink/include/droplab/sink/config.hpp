@@ -43,6 +43,9 @@ struct Config {
   bool quiet = false;       // no per-second lines
   bool json_stream = false; // stdout: one JSON object per line instead of human lines
   std::uint64_t interval_ns = 1'000'000'000ULL;
+  // UDP_GRO on every socket (Linux >= 5.0): coalesced reads are split per
+  // datagram, so the accounting is the same as without it.
+  bool gro = false;
 };
 
 } // namespace droplab::sink

@@ -31,6 +31,7 @@ struct Options {
   std::string json_file;
   bool quiet = false;
   bool json_stream = false;
+  bool gro = false;
 };
 
 // Registers the flags (with help text, defaults and examples) on `app`.

@@ -55,6 +55,7 @@ struct Context {
   // io_uring: datagrams its buffer ring holds out of the socket ahead of the reader.
   std::optional<unsigned> backend_ring_buffers;
   bool kernel_timestamps = true; // false: queue_ns cannot be measured (asio)
+  bool gro = false;              // --gro: UDP_GRO on the sockets
 };
 
 // One per --interval (1 s). received/lost/socket_drops are changes over the
@@ -108,6 +109,10 @@ struct Summary {
   bool hung = false;              // --hang-after took effect
   std::optional<double> hung_at_s;
   std::vector<ReaderRow> readers;
+  // --gro: reads that carried several coalesced datagrams, and those datagrams
+  // (already counted one by one in received).
+  std::uint64_t gro_buffers = 0;
+  std::uint64_t gro_datagrams = 0;
 };
 
 struct FlowRow {

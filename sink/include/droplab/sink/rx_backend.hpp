@@ -22,6 +22,12 @@ struct RxDatagram {
   std::uint64_t kernel_rx_ns = 0;  // SO_TIMESTAMPNS (CLOCK_REALTIME); 0 = unavailable
 };
 
+// --gro: reads that carried several coalesced datagrams, and how many.
+struct GroCounts {
+  std::uint64_t buffers = 0;
+  std::uint64_t datagrams = 0;
+};
+
 class RxBackend {
 public:
   virtual ~RxBackend() = default;
@@ -44,6 +50,9 @@ public:
   // Whether kernel_rx_ns can be filled (asio's receive_from drops cmsgs).
   virtual bool has_kernel_timestamps() const { return true; }
 
+  // What --gro coalesced so far (zero without --gro).
+  virtual GroCounts gro() const { return {}; }
+
 protected:
   explicit RxBackend(int fd) : fd_(fd) {}
   int fd_;
@@ -57,8 +66,9 @@ struct BackendSelection {
 // Builds the backend for `choice` reading from `fd` (borrowed; must outlive
 // the backend) with room for `batch` datagrams per call. Auto is recvmmsg (see
 // the reason it records). A backend the kernel refuses (io_uring) throws.
-BackendSelection make_backend(BackendChoice choice, int fd, unsigned batch);
-
+// `gro`: the socket has UDP_GRO on; reads are split per datagram (recvmmsg
+// and recv only: the config refuses --gro with the others).
+BackendSelection make_backend(BackendChoice choice, int fd, unsigned batch, bool gro = false);
 
 // Really tries `choice` on a throwaway UDP socket bound to 127.0.0.1 (io_uring:
 // a ring, a buffer ring, an armed multishot recvmsg). Empty if it works,

@@ -20,6 +20,7 @@ struct RxSocketOptions {
   std::optional<std::uint64_t> rcvbuf; // nullopt = rmem_default
   bool rcvbuf_force = false;           // SO_RCVBUFFORCE: not capped by rmem_max
   bool reuseport = false;              // SO_REUSEPORT: one of several readers' sockets
+  bool gro = false;                    // UDP_GRO (Linux >= 5.0)
 };
 
 // Opens a non-blocking UDP socket, sets SO_RCVBUF or SO_RCVBUFFORCE (if a
