@@ -28,18 +28,10 @@ settle() { # waits (at most 10 s) until rx_packets is still for 300 ms
   echo "gen_bench.sh: rx_packets still moving after 10 s" >&2
 }
 
+# As gen_bench.sh's measure_pps, after the previous sender's frames have stopped arriving.
 measure_pps_xdp() {
   settle
-  (cd "$WORK" && "$@" >"$WORK/last.log" 2>&1) &
-  local pid=$!
-  PIDS+=("$pid")
-  sleep 1
-  local a t0 b t1
-  a=$(rx_packets); t0=$(date +%s%N)
-  sleep 2
-  b=$(rx_packets); t1=$(date +%s%N)
-  wait "$pid" || true
-  awk -v a="$a" -v b="$b" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.0f\n", (b - a) * 1e9 / (t1 - t0) }'
+  measure_pps "$@"
 }
 
 declare -A X=(

@@ -128,12 +128,8 @@ void IoUringTx::send(std::span<const TxMessage> msgs, std::uint64_t send_ns,
   const std::size_t n = std::min({msgs.size(), outcome.size(), lens_.size()});
   msgs = msgs.first(n);
   for (std::size_t i = 0; i < n; ++i) {
-    std::byte* slot = buffers_.data() + i * slot_bytes_;
-    encode_payload(PayloadHeader{.flow = static_cast<std::uint16_t>(flow_id_base_ + msgs[i].flow),
-                                 .seq = msgs[i].seq,
-                                 .send_ns = send_ns},
-                   std::span<std::byte>(slot, slot_bytes_));
-    lens_[i] = std::min<std::size_t>(msgs[i].payload_bytes, slot_bytes_);
+    lens_[i] = fill_slot(std::span<std::byte>(buffers_.data() + i * slot_bytes_, slot_bytes_), msgs[i],
+                         flow_id_base_, send_ns);
   }
   std::size_t i = 0;
   while (i < n) {

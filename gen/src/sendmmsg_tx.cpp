@@ -79,12 +79,8 @@ void SendmmsgTx::send(std::span<const TxMessage> msgs, std::uint64_t send_ns,
   msgs = msgs.first(n);
   for (std::size_t i = 0; i < n; ++i) {
     std::byte* slot = buffers_.data() + i * slot_bytes_;
-    encode_payload(PayloadHeader{.flow = static_cast<std::uint16_t>(flow_id_base_ + msgs[i].flow),
-                                 .seq = msgs[i].seq,
-                                 .send_ns = send_ns},
-                   std::span<std::byte>(slot, slot_bytes_));
     iov_[i] = iovec{.iov_base = slot,
-                    .iov_len = std::min<std::size_t>(msgs[i].payload_bytes, slot_bytes_)};
+                    .iov_len = fill_slot(std::span<std::byte>(slot, slot_bytes_), msgs[i], flow_id_base_, send_ns)};
   }
   std::size_t i = 0;
   while (i < n) {

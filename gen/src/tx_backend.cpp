@@ -5,12 +5,25 @@
 #include "gen/packet_ring.hpp"
 #include "gen/sendmmsg_tx.hpp"
 
+#include "droplab/payload.hpp"
+
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include <stdexcept>
 #include <vector>
 
 namespace droplab::gen {
+
+std::size_t fill_slot(std::span<std::byte> slot, const TxMessage& msg, std::uint16_t flow_id_base,
+                      std::uint64_t send_ns) {
+  encode_payload(PayloadHeader{.flow = static_cast<std::uint16_t>(flow_id_base + msg.flow),
+                               .seq = msg.seq,
+                               .send_ns = send_ns},
+                 slot);
+  return std::min<std::size_t>(msg.payload_bytes, slot.size());
+}
 namespace {
 
 // "" if `kind` can work here, else the missing capability or kernel feature.

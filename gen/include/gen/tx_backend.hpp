@@ -24,6 +24,12 @@ struct TxMessage {
   std::uint32_t payload_bytes = 0;
 };
 
+// Writes `msg`'s droplab header (flow id_base + msg.flow, its sequence, the send
+// time) at the start of `slot` and returns the datagram's length: its payload
+// size, at most the slot. The socket backends' one way to fill a send buffer.
+std::size_t fill_slot(std::span<std::byte> slot, const TxMessage& msg, std::uint16_t flow_id_base,
+                      std::uint64_t send_ns);
+
 // Per-message outcome codes written by TxBackend::send(); a positive value is
 // the errno the kernel returned for that message.
 inline constexpr int kTxSent = 0;
