@@ -103,6 +103,16 @@ GsoPlan plan_gso(const GsoRequest& req, BackendKind kind, double thread_pps, con
                                        req.segments, why, n == 1 ? " (GSO off)" : "")};
 }
 
+void attach_udp_segment(msghdr& m, std::byte* space, std::uint16_t segment_bytes) {
+  auto* c = reinterpret_cast<cmsghdr*>(space);
+  c->cmsg_level = SOL_UDP;
+  c->cmsg_type = UDP_SEGMENT;
+  c->cmsg_len = CMSG_LEN(sizeof segment_bytes);
+  std::memcpy(CMSG_DATA(c), &segment_bytes, sizeof segment_bytes);
+  m.msg_control = c;
+  m.msg_controllen = kUdpSegmentCmsgSpace;
+}
+
 std::size_t gso_run_end(std::span<const TxMessage> msgs, std::size_t begin,
                         std::uint32_t segments) {
   const TxMessage& first = msgs[begin];

@@ -17,7 +17,7 @@ namespace {
 // From Linux 6.2's uapi io_uring.h; liburing 2.3's header predates them.
 constexpr unsigned kSendZcReportUsage = 1U << 3;        // IORING_SEND_ZC_REPORT_USAGE
 constexpr std::uint32_t kNotifUsageZcCopied = 1U << 31; // IORING_NOTIF_USAGE_ZC_COPIED
-constexpr std::size_t kCmsgSpace = CMSG_SPACE(sizeof(std::uint16_t));
+constexpr std::size_t kCmsgSpace = kUdpSegmentCmsgSpace;
 
 } // namespace
 
@@ -58,14 +58,7 @@ std::size_t IoUringTx::queue(std::span<const TxMessage> msgs, std::size_t i) {
         msg_[k].msg_iov = &dgram_iov_[i];
         msg_[k].msg_iovlen = end - i;
       }
-      auto* c = reinterpret_cast<cmsghdr*>(cmsgs_.data() + k * kCmsgSpace);
-      c->cmsg_level = SOL_UDP;
-      c->cmsg_type = UDP_SEGMENT;
-      c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
-      const auto size = static_cast<std::uint16_t>(len);
-      std::memcpy(CMSG_DATA(c), &size, sizeof size);
-      msg_[k].msg_control = c;
-      msg_[k].msg_controllen = kCmsgSpace;
+      attach_udp_segment(msg_[k], cmsgs_.data() + k * kCmsgSpace, static_cast<std::uint16_t>(len));
       ::io_uring_prep_sendmsg(sqe, fd, &msg_[k], MSG_DONTWAIT);
     } else if (zerocopy_) {
       ::io_uring_prep_send_zc(sqe, fd, slot, lens_[i], MSG_DONTWAIT, kSendZcReportUsage);

@@ -16,7 +16,7 @@
 namespace droplab::gen {
 namespace {
 
-constexpr std::size_t kCmsgSpace = CMSG_SPACE(sizeof(std::uint16_t));
+constexpr std::size_t kCmsgSpace = kUdpSegmentCmsgSpace;
 
 } // namespace
 
@@ -57,14 +57,7 @@ std::size_t SendmmsgTx::build(std::span<const TxMessage> msgs, std::size_t i) {
     }
     if (end - i > 1) {
       // Every segment but the last is exactly `len` long (gso_run_end's rule).
-      auto* c = reinterpret_cast<cmsghdr*>(cmsgs_.data() + k * kCmsgSpace);
-      c->cmsg_level = SOL_UDP;
-      c->cmsg_type = UDP_SEGMENT;
-      c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
-      const auto size = static_cast<std::uint16_t>(len);
-      std::memcpy(CMSG_DATA(c), &size, sizeof size);
-      m.msg_control = c;
-      m.msg_controllen = kCmsgSpace;
+      attach_udp_segment(m, cmsgs_.data() + k * kCmsgSpace, static_cast<std::uint16_t>(len));
     }
     ends_[k++] = end;
     i = end;

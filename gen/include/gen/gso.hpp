@@ -12,6 +12,8 @@
 #include "gen/config.hpp"
 #include "gen/tx_backend.hpp"
 
+#include <sys/socket.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -55,6 +57,14 @@ GsoPlan plan_gso(const GsoRequest& req, BackendKind kind, double thread_pps, con
 // messages of one flow, all of msgs[begin]'s payload size except that the
 // last may be shorter (the kernel's rule for UDP_SEGMENT).
 std::size_t gso_run_end(std::span<const TxMessage> msgs, std::size_t begin, std::uint32_t segments);
+
+// The control message space one UDP_SEGMENT option takes.
+inline constexpr std::size_t kUdpSegmentCmsgSpace = CMSG_SPACE(sizeof(std::uint16_t));
+
+// Makes `m` a GSO buffer of `segment_bytes`-long segments: writes the
+// UDP_SEGMENT option into `space` (kUdpSegmentCmsgSpace bytes, aligned for a
+// cmsghdr, outliving the send) and points m's control data at it.
+void attach_udp_segment(msghdr& m, std::byte* space, std::uint16_t segment_bytes);
 
 // What a GSO-capable backend did with its buffers, for BackendStats.
 class GsoCounters {
