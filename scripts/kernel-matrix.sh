@@ -128,15 +128,21 @@ profile_result() {
   local out=$1 name=$2 rc reason
   rc=$(cat "$out/$name.rc" 2>/dev/null || echo none)
   reason=$(grep -v '^\s*$' "$out/$name.log" 2>/dev/null | tail -n 1 || true)
+  # droplab's refusal: "...: this kernel (R) cannot run this profile (...):" then one
+  # indented line per unmet need; those lines are the reason.
+  local refusal
+  refusal=$(sed -n '/cannot run this profile/,$p' "$out/$name.log" 2>/dev/null | tail -n +2 |
+    sed 's/^ *//' | grep -v '^$' | paste -sd';' - | sed 's/;/; /g' || true)
   local report=$out/$name.json
   [[ -s $report ]] || report=/dev/null # jq then reads no input: null
-  jq -n --arg name "$name" --arg rc "$rc" --arg reason "$reason" \
+  jq -n --arg name "$name" --arg rc "$rc" --arg reason "$reason" --arg refusal "$refusal" \
     --arg secs "$(cat "$out/$name.seconds" 2>/dev/null || echo '?')" '
     (try input catch null) as $r
     | def res($x; $why): {name: $name, result: $x, reason: $why,
         unexplained: ($r.accounting.unexplained? // null),
         drop_reasons_mode: ($r.drop_reasons.mode? // null), seconds: ($secs | tonumber? // null)};
     if $rc == "0" then res("passed"; null)
+    elif $rc == "2" and $refusal != "" then res("refused"; $refusal)
     elif $rc == "2" and ($reason | test("kernel"; "i")) then res("refused"; $reason)
     elif $rc == "2" then res("failed"; "exit 2 (bad input, not a kernel refusal): " + $reason)
     elif $rc == "3" then res("failed"; "expectation failed: " + (($r.expect.reasons? // [$reason]) | join("; ")))

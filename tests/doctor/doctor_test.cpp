@@ -64,6 +64,19 @@ TEST(DoctorVerdict, WithoutFlowLimitOnlyTheFlowLimitProfileIsRefused) {
   }
 }
 
+TEST(DoctorVerdict, OnDebian12sKernelEveryShippedProfileCanRun) {
+  // Recorded by the kernel matrix: `droplab doctor --json` in a VM booted with
+  // linux-image-6.1.0-57-cloud-amd64-unsigned (flow limit built in, conntrack a module).
+  const doctor::HostReport r = recorded("6.1-debian-cloud.json");
+  EXPECT_EQ(r.kernel, "6.1.0-57-cloud-amd64");
+  for (const auto& path : harness::shipped_profile_paths()) {
+    auto u = doctor::unmet(harness::profile_needs(harness::load_profile(path)), r);
+    EXPECT_TRUE(u.empty()) << path << ": " << harness::describe_unmet(u);
+  }
+  // The drop reason enum differs between kernels: read from each, never a table.
+  EXPECT_NE(r.drop_reason_names.size(), recorded("6.18-no-flow-limit.json").drop_reason_names.size());
+}
+
 TEST(DoctorVerdict, WithFlowLimitTheFlowLimitProfileCanRun) {
   doctor::HostReport r = recorded("6.18-no-flow-limit.json");
   r.host_sysctls["net.core.flow_limit_cpu_bitmap"] = {
