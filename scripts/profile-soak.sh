@@ -128,7 +128,11 @@ for prof in "${profiles[@]}"; do
     child=""
     if ((rc == 130)); then exit 130; fi
     if ((rc == 2)); then
-      refused=$(grep -v '^\s*$' "$err" | tail -n 1 | sed 's/^droplab: error: //')
+      # droplab's refusal ends with one indented line per unmet need: those are the
+      # reason (else its last line, the error as printed).
+      refused=$(sed -n '/cannot run this profile/,$p' "$err" | tail -n +2 | sed 's/^ *//' |
+        grep -v '^$' | paste -sd';' - | sed 's/;/; /g' || true)
+      [[ -n $refused ]] || refused=$(grep -v '^\s*$' "$err" | tail -n 1 | sed 's/^droplab: error: //')
       break
     fi
     done=$((done + 1))
