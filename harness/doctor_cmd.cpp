@@ -94,13 +94,8 @@ void print_text(const doctor::HostReport& r, const std::vector<ProfileVerdict>& 
 
 std::vector<std::string> shipped_profile_paths() {
   std::vector<std::string> out;
-  for (const auto& dir : profile_dirs()) {
-    std::error_code ec;
-    for (const auto& de : fs::directory_iterator(dir, ec))
-      if (de.path().extension() == ".json") out.push_back(de.path().string());
-    if (!out.empty()) break; // the first directory that has profiles
-  }
-  std::sort(out.begin(), out.end());
+  for (const auto& name : profile_names(profile_dirs()))
+    out.push_back(resolve_profile(name));
   return out;
 }
 

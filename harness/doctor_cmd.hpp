@@ -14,8 +14,7 @@ struct DoctorOptions {
 
 int doctor_command(const DoctorOptions& opt);
 
-// The shipped profiles' paths (profiles/*.json of the first directory in
-// profile_dirs() that has any).
+// The shipped profiles' paths: every name profile_names() finds in profile_dirs().
 std::vector<std::string> shipped_profile_paths();
 
 } // namespace droplab::harness

@@ -188,8 +188,9 @@ TEST(DoctorCommand, JsonOnThisMachineSaysWhatTheKernelHas) {
     if (prof.at("name") != "flow-limit") continue;
     seen = true;
     EXPECT_EQ(prof.at("can_run").get<bool>(), has_flow_limit) << prof.dump();
-    if (!has_flow_limit)
+    if (!has_flow_limit) {
       EXPECT_NE(prof.dump().find("CONFIG_NET_FLOW_LIMIT"), std::string::npos) << prof.dump();
+    }
   }
   EXPECT_TRUE(seen);
 }

@@ -41,30 +41,25 @@ std::vector<Unmet> unmet(const Needs& n, const HostReport& r) {
     if (auto why = missing(r, id)) out.push_back({what, *why});
   };
   need("the local lab", "netns_veth");
-  for (const auto& k : n.host_sysctls) {
-    auto it = r.host_sysctls.find(k);
-    const std::string what = "/settings/sysctls/" + k;
-    if (it == r.host_sysctls.end()) {
-      out.push_back({what, "not probed"});
-    } else if (!it->second.exists || !it->second.writable) {
-      out.push_back({what, it->second.detail});
+  auto sysctls = [&](const std::vector<std::string>& keys,
+                     const std::map<std::string, SysctlProbe>& probed, const std::string& path) {
+    for (const auto& k : keys) {
+      auto it = probed.find(k);
+      if (it == probed.end())
+        out.push_back({path + k, "not probed"});
+      else if (!it->second.exists || !it->second.writable)
+        out.push_back({path + k, it->second.detail});
     }
-  }
-  for (const auto& k : n.netns_sysctls) {
-    auto it = r.netns_sysctls.find(k);
-    const std::string what = "/settings/rx_sysctls/" + k;
-    if (it == r.netns_sysctls.end()) {
-      out.push_back({what, "not probed"});
-    } else if (!it->second.exists || !it->second.writable) {
-      out.push_back({what, it->second.detail});
-    }
-  }
+  };
+  sysctls(n.host_sysctls, r.host_sysctls, "/settings/sysctls/");
+  sysctls(n.netns_sysctls, r.netns_sysctls, "/settings/rx_sysctls/");
   if (n.rps) need("/settings/rps_cpus", "rps");
   if (n.tx_qdisc) {
     // The exact spec when it was probed (before a run); else the kind, as
     // `droplab doctor` probes it (a report recorded before the profile changed).
     const std::string kind = "qdisc:" + n.tx_qdisc->substr(0, n.tx_qdisc->find(' '));
-    need("/settings/tx_qdisc", r.find(qdisc_id(*n.tx_qdisc)) || !r.find(kind) ? qdisc_id(*n.tx_qdisc) : kind);
+    need("/settings/tx_qdisc",
+         r.find(qdisc_id(*n.tx_qdisc)) || !r.find(kind) ? qdisc_id(*n.tx_qdisc) : kind);
   }
   if (n.nftables) need("/settings/rx_nft_rules", "nftables");
   if (n.conntrack) need("/settings/rx_nft_rules (ct)", "conntrack");

@@ -8,6 +8,7 @@
 
 #include "droplab/counters/collector.hpp"
 #include "droplab/dropreason/counter.hpp"
+#include "droplab/dropreason/reason_names.hpp"
 
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
@@ -30,8 +31,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-constexpr const char* kTracefs = "/sys/kernel/tracing";
 
 // The sysctls droplab's knobs and hints name, shown by `droplab doctor` even
 // when no profile sets them.
@@ -134,7 +133,7 @@ void add_drop_reason_features(HostReport& r) {
 }
 
 bool tracefs_mounted_here() {
-  return fs::exists(std::string(kTracefs) + "/events/skb/kfree_skb/format");
+  return fs::exists(dropreason::kKfreeSkbFormatPath);
 }
 
 void add_host_counters(HostReport& r, const std::vector<Needs>& needs, bool all) {

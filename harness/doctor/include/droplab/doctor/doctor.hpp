@@ -75,7 +75,6 @@ struct Needs {
   std::string gen_backend;           // "sendmmsg", "af_packet", "io_uring", "auto"
   std::optional<std::string> sink_backend;
   std::vector<std::string> counters; // host.* keys an expectation needs to move
-  bool drop_reasons = false;         // the run counts drop reasons (never a refusal)
 };
 
 // A need this host cannot meet: `what` names it as the profile does
